@@ -1,0 +1,61 @@
+"""Roles, the permissions each grants, and where each may be held.
+
+This table is the single answer to "what may a role do"; *where* it may do it comes from the
+place of the assignment (accounts.scoping).
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from linli.core.perms import VIEW_AUDIT
+from linli.places.choices import PlaceKind
+from linli.places.perms import MANAGE_PLACES, VIEW_PLACE
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    COMMUNITY_WORKER = "community_worker", _("Community worker")
+    COMMITTEE_DIRECTOR = "committee_director", _("Committee director")
+    COMMITTEE_SECRETARY = "committee_secretary", _("Committee party secretary")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    GRID_DISPATCHER = "grid_dispatcher", _("Grid-centre dispatcher")
+    SELF_GOVERNANCE_OFFICE = "self_governance_office", _("Street self-governance office")
+    DEPARTMENT_HANDLER = "department_handler", _("Department handler")
+    DISTRICT_BUREAU = "district_bureau", _("District bureau")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+MANAGE_ACCOUNTS = "accounts.manage_accounts"
+
+_STAFF = frozenset({VIEW_PLACE})
+ROLE_PERMS: dict[str, frozenset[str]] = {
+    Role.RESIDENT: frozenset(),
+    Role.COMMUNITY_WORKER: _STAFF,
+    Role.COMMITTEE_DIRECTOR: _STAFF,
+    Role.COMMITTEE_SECRETARY: _STAFF,
+    Role.GRID_WORKER: _STAFF,
+    Role.GRID_DISPATCHER: _STAFF,
+    Role.SELF_GOVERNANCE_OFFICE: _STAFF,
+    Role.DEPARTMENT_HANDLER: _STAFF,
+    Role.DISTRICT_BUREAU: _STAFF | {VIEW_AUDIT},
+    Role.ADMINISTRATOR: _STAFF | {VIEW_AUDIT, MANAGE_PLACES, MANAGE_ACCOUNTS},
+}
+ALL_PERMS = frozenset().union(*ROLE_PERMS.values())
+
+# The kind of place each role is held at. Grid workers hold theirs at the grid's street (their
+# scope is the grid's compounds); department handlers at their department's area.
+ROLE_PLACE_KINDS: dict[str, frozenset[str]] = {
+    Role.RESIDENT: frozenset({PlaceKind.HOUSEHOLD}),
+    Role.COMMUNITY_WORKER: frozenset({PlaceKind.COMMITTEE}),
+    Role.COMMITTEE_DIRECTOR: frozenset({PlaceKind.COMMITTEE}),
+    Role.COMMITTEE_SECRETARY: frozenset({PlaceKind.COMMITTEE}),
+    Role.GRID_WORKER: frozenset({PlaceKind.STREET}),
+    Role.GRID_DISPATCHER: frozenset({PlaceKind.STREET}),
+    Role.SELF_GOVERNANCE_OFFICE: frozenset({PlaceKind.STREET}),
+    Role.DEPARTMENT_HANDLER: frozenset({PlaceKind.STREET, PlaceKind.DISTRICT}),
+    Role.DISTRICT_BUREAU: frozenset({PlaceKind.DISTRICT}),
+    Role.ADMINISTRATOR: frozenset({PlaceKind.CITY, PlaceKind.DISTRICT}),
+}
+
+# Roles whose holders must pass a TOTP second factor.
+SECOND_FACTOR_ROLES = frozenset({Role.ADMINISTRATOR, Role.DISTRICT_BUREAU})

@@ -1,0 +1,80 @@
+"""Reads for the home page: what each of the user's roles does next."""
+
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from linli.accounts.roles import MANAGE_ACCOUNTS, Role
+from linli.core.perms import VIEW_AUDIT
+from linli.places.perms import VIEW_PLACE
+from linli.accounts.scoping import grants
+from linli.places.models import Department, Grid, Place
+from linli.places.selectors import subtree_counts
+
+# What each role is here to do, in the words of its home card.
+ROLE_PURPOSE = {
+    Role.RESIDENT: _("Report problems, back topics and vote in your community."),
+    Role.COMMUNITY_WORKER: _("Keep your community's register and run its affairs."),
+    Role.COMMITTEE_DIRECTOR: _("Lead the committee: meetings, votes, funds and cases."),
+    Role.COMMITTEE_SECRETARY: _("Lead the committee: meetings, votes, funds and cases."),
+    Role.GRID_WORKER: _("Patrol your grid, report problems and check that they are fixed."),
+    Role.GRID_DISPATCHER: _("Dispatch the street's cases to the right department."),
+    Role.SELF_GOVERNANCE_OFFICE: _("Review the committees' fund projects and watch their progress."),
+    Role.DEPARTMENT_HANDLER: _("Sign for, handle and report the cases sent to your department."),
+    Role.DISTRICT_BUREAU: _("Oversee the streets and committees of your district."),
+    Role.ADMINISTRATOR: _("Keep the place tree, accounts and roles in order."),
+}
+
+
+@dataclass
+class HomeCard:
+    role: str
+    role_label: str
+    purpose: str
+    place: Place
+    counts: dict[str, int]
+    grid: Grid | None = None
+    department: Department | None = None
+    links: list[tuple[str, str]] = field(default_factory=list)
+
+
+def home_cards(*, viewer) -> list[HomeCard]:
+    """One card per role assignment, with the counts of what lies under it (bounded queries)."""
+    user_grants = grants(viewer)
+    places = Place.objects.in_bulk([g.place_id for g in user_grants])
+    grids = Grid.objects.prefetch_related("compounds").in_bulk(
+        [g.grid_id for g in user_grants if g.grid_id]
+    )
+    departments = Department.objects.in_bulk([g.department_id for g in user_grants if g.department_id])
+    counts = subtree_counts(prefixes=[p for g in user_grants for p in g.prefixes])
+    cards = []
+    for g in user_grants:
+        place = places[g.place_id]
+        merged: dict[str, int] = {}
+        for prefix in g.prefixes:
+            for kind, n in counts.get(prefix, {}).items():
+                merged[kind] = merged.get(kind, 0) + n
+        links = []
+        if VIEW_PLACE in g.perms:
+            # A grid worker's scope is the grid's compounds, not the street it is held at.
+            own = (place.path,) == g.prefixes
+            url = reverse("places:detail", args=[place.pk]) if own else reverse("places:browse")
+            links.append((url, _("Browse places")))
+        if VIEW_AUDIT in g.perms:
+            links.append((reverse("core:audit"), _("Search the audit trail")))
+        if MANAGE_ACCOUNTS in g.perms:
+            links.append((reverse("admin:index"), _("Administration")))
+        cards.append(
+            HomeCard(
+                role=g.role,
+                role_label=Role(g.role).label,
+                purpose=ROLE_PURPOSE.get(g.role, ""),
+                place=place,
+                counts=merged,
+                grid=grids.get(g.grid_id) if g.grid_id else None,
+                department=departments.get(g.department_id) if g.department_id else None,
+                links=links,
+            )
+        )
+    return cards

@@ -1,0 +1,79 @@
+import json
+import os
+import secrets
+import string
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from linli.accounts.roles import SECOND_FACTOR_ROLES, Role
+from linli.demo.builder import DEMO_SIZE, build_street, create_accounts, personas_for
+from linli.places.models import Place
+
+DEMO_STREET_CODE = "310104090000"
+
+
+def generate_password(length: int = 14) -> str:
+    """A random password that passes our validators (all four character classes)."""
+    pools = [string.ascii_lowercase, string.ascii_uppercase, string.digits, "!@#%&*?+"]
+    chars = [secrets.choice(pool) for pool in pools]
+    chars += [secrets.choice("".join(pools)) for _ in range(length - len(chars))]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+class Command(BaseCommand):
+    help = "Load the demo street once (deterministic from --seed) and print its accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument(
+            "--accounts-file", default=str(settings.VAR_DIR / "demo-accounts.json"),
+            help="where the generated passwords are kept between runs (never committed)",
+        )
+
+    def handle(self, *args, seed, accounts_file, **options):
+        if Place.objects.filter(code=DEMO_STREET_CODE).exists():
+            self.stdout.write("Demo street already loaded.")
+        else:
+            started = time.monotonic()
+            world = build_street(seed=seed, size=DEMO_SIZE)
+            personas = personas_for(world)
+            passwords = {p.key: generate_password() for p in personas}
+            users = create_accounts(personas, passwords)
+            accounts = []
+            for p in personas:
+                entry = {"username": p.username, "password": passwords[p.key], "role": p.role,
+                         "name": p.display_name, "place": p.place.name}
+                if p.role in SECOND_FACTOR_ROLES:
+                    device = TOTPDevice.objects.create(user=users[p.key], name="demo", confirmed=True)
+                    entry["totp_key"] = device.key
+                accounts.append(entry)
+            os.makedirs(os.path.dirname(accounts_file), exist_ok=True)
+            with open(os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+                json.dump(accounts, fh, ensure_ascii=False, indent=1)
+            counts = {k: Place.objects.filter(kind=k).count() for k in ("committee", "compound", "building", "household")}
+            self.stdout.write(
+                f"Demo street built in {time.monotonic() - started:.1f}s: "
+                + ", ".join(f"{n} {k}s" for k, n in counts.items())
+            )
+        self._print_accounts(accounts_file)
+
+    def _print_accounts(self, accounts_file: str) -> None:
+        try:
+            with open(accounts_file) as fh:
+                accounts = json.load(fh)
+        except FileNotFoundError:
+            self.stdout.write("(the demo accounts file is missing; reset with `make demo-reset`)")
+            return
+        self.stdout.write("\nDemo accounts (passwords generated for this machine):")
+        self.stdout.write(f"  {'user':<11} {'password':<16} role @ place")
+        for a in accounts:
+            self.stdout.write(f"  {a['username']:<11} {a['password']:<16} {Role(a['role']).label} @ {a['place']}")
+            if "totp_key" in a:
+                self.stdout.write(
+                    f"  {'':<11} second factor: add hex key {a['totp_key']} to an authenticator,"
+                    f" or run `linli demo_code {a['username']}`"
+                )

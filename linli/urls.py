@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from linli.api import api
+
+urlpatterns = [
+    path("", include("linli.accounts.urls")),
+    path("places/", include("linli.places.urls")),
+    path("audit/", include("linli.core.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    # The admin signs in through our login (lock-out, second factor), never its own form.
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
+    path("admin/", admin.site.urls),
+]
