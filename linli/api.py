@@ -16,7 +16,9 @@ from linli.places.api import router as places_router
 
 
 class BearerToken(HttpBearer):
-    openapi_description = "Token from POST /api/v1/auth/token, sent as `Authorization: Bearer <token>`."
+    openapi_description = (
+        "Token from POST /api/v1/auth/token, sent as `Authorization: Bearer <token>`."
+    )
 
     def authenticate(self, request, token):
         user = token_authenticate(token)
@@ -71,5 +73,3 @@ def _http_error(request, exc):
 api.add_router("/auth", accounts_router)
 api.add_router("/places", places_router)
 api.add_router("/audit", core_router)
-
-

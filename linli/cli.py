@@ -1,9 +1,9 @@
 """`linli`: the operator's command, a thin wrapper over manage.py.
 
-    linli demo [--seed N]        load the demo street (once) and print its accounts
-    linli audit verify           check the audit trail's hash chain
-    linli audit purge [--days N] delete audit events older than the retention (>= 180 days)
-    linli <any manage.py command>
+linli demo [--seed N]        load the demo street (once) and print its accounts
+linli audit verify           check the audit trail's hash chain
+linli audit purge [--days N] delete audit events older than the retention (>= 180 days)
+linli <any manage.py command>
 """
 
 import os

@@ -40,14 +40,21 @@ class SignInHttpError(HttpError):
         self.code = code
 
 
-@router.post("/token", auth=None, response={201: TokenOut}, summary="Exchange a password (and one-time code) for a token")
+@router.post(
+    "/token",
+    auth=None,
+    response={201: TokenOut},
+    summary="Exchange a password (and one-time code) for a token",
+)
 def token_create(request, payload: TokenIn):
     try:
         token, key = services.token_issue(
             request=request, username=payload.username, password=payload.password, otp=payload.otp
         )
     except services.SignInError as error:
-        raise SignInHttpError(401 if error.code != "locked" else 429, error.message, error.code) from None
+        raise SignInHttpError(
+            401 if error.code != "locked" else 429, error.message, error.code
+        ) from None
     return 201, {"token": key, "expires_at": token.expires_at.isoformat()}
 
 
@@ -59,8 +66,13 @@ def me(request):
         "username": user.username,
         "display_name": user.display_name,
         "roles": [
-            {"role": g.role, "role_label": str(Role(g.role).label), "place_id": g.place_id,
-             "place_name": g.place_name, "place_kind": g.place_kind}
+            {
+                "role": g.role,
+                "role_label": str(Role(g.role).label),
+                "place_id": g.place_id,
+                "place_name": g.place_name,
+                "place_kind": g.place_kind,
+            }
             for g in grants(user)
         ],
     }

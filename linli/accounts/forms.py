@@ -4,7 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 class SignInForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
-    password = forms.CharField(label=_("Password"), max_length=256, strip=False, widget=forms.PasswordInput)
+    password = forms.CharField(
+        label=_("Password"), max_length=256, strip=False, widget=forms.PasswordInput
+    )
 
 
 class OneTimeCodeForm(forms.Form):

@@ -12,7 +12,9 @@ from linli.places.models import Department, Grid, Place
 
 ROLE_PLACE_ERROR = _("The role %(role)s is held at a %(kinds)s, not at a %(kind)s.")
 GRID_REQUIRED_ERROR = _("A grid worker must be assigned to a grid of this street.")
-DEPARTMENT_REQUIRED_ERROR = _("A department handler must be attached to a department serving this place.")
+DEPARTMENT_REQUIRED_ERROR = _(
+    "A department handler must be attached to a department serving this place."
+)
 
 
 class User(AbstractUser):
@@ -57,11 +59,19 @@ class RoleAssignment(models.Model):
         Place, verbose_name=_("place"), on_delete=models.PROTECT, related_name="assignments"
     )
     grid = models.ForeignKey(
-        Grid, verbose_name=_("grid"), null=True, blank=True, on_delete=models.PROTECT,
+        Grid,
+        verbose_name=_("grid"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="assignments",
     )
     department = models.ForeignKey(
-        Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT,
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="assignments",
     )
     created_at = models.DateTimeField(_("assigned at"), default=timezone.now)
@@ -77,14 +87,18 @@ class RoleAssignment(models.Model):
                 name="assignment_unique_place",
             ),
             models.UniqueConstraint(
-                fields=["user", "role", "grid"], condition=models.Q(grid__isnull=False),
+                fields=["user", "role", "grid"],
+                condition=models.Q(grid__isnull=False),
                 name="assignment_unique_grid",
             ),
             models.UniqueConstraint(
-                fields=["user", "role", "department"], condition=models.Q(department__isnull=False),
+                fields=["user", "role", "department"],
+                condition=models.Q(department__isnull=False),
                 name="assignment_unique_department",
             ),
-            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="assignment_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="assignment_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -94,13 +108,18 @@ class RoleAssignment(models.Model):
         kinds = ROLE_PLACE_KINDS.get(self.role, frozenset())
         if self.place_id and self.place.kind not in kinds:
             raise ValidationError(
-                {"place": ROLE_PLACE_ERROR % {
-                    "role": Role(self.role).label,
-                    "kinds": " / ".join(str(PlaceKind(k).label) for k in sorted(kinds)),
-                    "kind": PlaceKind(self.place.kind).label,
-                }}
+                {
+                    "place": ROLE_PLACE_ERROR
+                    % {
+                        "role": Role(self.role).label,
+                        "kinds": " / ".join(str(PlaceKind(k).label) for k in sorted(kinds)),
+                        "kind": PlaceKind(self.place.kind).label,
+                    }
+                }
             )
-        if self.role == Role.GRID_WORKER and (not self.grid_id or self.grid.street_id != self.place_id):
+        if self.role == Role.GRID_WORKER and (
+            not self.grid_id or self.grid.street_id != self.place_id
+        ):
             raise ValidationError({"grid": GRID_REQUIRED_ERROR})
         if self.role == Role.DEPARTMENT_HANDLER and (
             not self.department_id or self.department.area_id != self.place_id
@@ -126,7 +145,9 @@ class LoginLock(models.Model):
 class ApiToken(models.Model):
     """A bearer token for the API. Only its SHA-256 is stored; the key is shown once."""
 
-    user = models.ForeignKey(User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(_("prefix"), max_length=8)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

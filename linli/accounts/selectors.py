@@ -6,10 +6,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.roles import MANAGE_ACCOUNTS, Role
-from linli.core.perms import VIEW_AUDIT
-from linli.places.perms import VIEW_PLACE
 from linli.accounts.scoping import grants
+from linli.core.perms import VIEW_AUDIT
 from linli.places.models import Department, Grid, Place
+from linli.places.perms import VIEW_PLACE
 from linli.places.selectors import subtree_counts
 
 # What each role is here to do, in the words of its home card.
@@ -20,7 +20,9 @@ ROLE_PURPOSE = {
     Role.COMMITTEE_SECRETARY: _("Lead the committee: meetings, votes, funds and cases."),
     Role.GRID_WORKER: _("Patrol your grid, report problems and check that they are fixed."),
     Role.GRID_DISPATCHER: _("Dispatch the street's cases to the right department."),
-    Role.SELF_GOVERNANCE_OFFICE: _("Review the committees' fund projects and watch their progress."),
+    Role.SELF_GOVERNANCE_OFFICE: _(
+        "Review the committees' fund projects and watch their progress."
+    ),
     Role.DEPARTMENT_HANDLER: _("Sign for, handle and report the cases sent to your department."),
     Role.DISTRICT_BUREAU: _("Oversee the streets and committees of your district."),
     Role.ADMINISTRATOR: _("Keep the place tree, accounts and roles in order."),
@@ -46,7 +48,9 @@ def home_cards(*, viewer) -> list[HomeCard]:
     grids = Grid.objects.prefetch_related("compounds").in_bulk(
         [g.grid_id for g in user_grants if g.grid_id]
     )
-    departments = Department.objects.in_bulk([g.department_id for g in user_grants if g.department_id])
+    departments = Department.objects.in_bulk(
+        [g.department_id for g in user_grants if g.department_id]
+    )
     counts = subtree_counts(prefixes=[p for g in user_grants for p in g.prefixes])
     cards = []
     for g in user_grants:

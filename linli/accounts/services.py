@@ -1,7 +1,6 @@
 """Writes for accounts: users, role assignments, sign-in, second factor, API tokens."""
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,9 +20,13 @@ from linli.accounts.scoping import forget_grants, requires_second_factor
 from linli.core.audit import audit_record
 from linli.places.models import Department, Grid, Place
 
-LOCKED_MESSAGE = gettext_noop("This account is locked after repeated failed sign-ins. Try again after %(time)s.")
+LOCKED_MESSAGE = gettext_noop(
+    "This account is locked after repeated failed sign-ins. Try again after %(time)s."
+)
 INVALID_MESSAGE = gettext_noop("The user name or password is wrong.")
-SECOND_FACTOR_MESSAGE = gettext_noop("This account needs a valid one-time code from its authenticator.")
+SECOND_FACTOR_MESSAGE = gettext_noop(
+    "This account needs a valid one-time code from its authenticator."
+)
 
 
 class SignInError(Exception):
@@ -40,13 +43,20 @@ def user_create(*, actor, username: str, password: str, display_name: str = "") 
     user.set_password(password)
     user.full_clean()
     user.save()
-    audit_record(actor=actor, action="accounts.user.create", obj=user, changes={"username": username})
+    audit_record(
+        actor=actor, action="accounts.user.create", obj=user, changes={"username": username}
+    )
     return user
 
 
 @transaction.atomic
 def role_assign(
-    *, actor, user: User, role: str, place: Place, grid: Grid | None = None,
+    *,
+    actor,
+    user: User,
+    role: str,
+    place: Place,
+    grid: Grid | None = None,
     department: Department | None = None,
 ) -> RoleAssignment:
     assignment = RoleAssignment(user=user, role=role, place=place, grid=grid, department=department)
@@ -58,9 +68,16 @@ def role_assign(
         user.save(update_fields=["is_staff"])
     forget_grants(user)
     audit_record(
-        actor=actor, action="accounts.role.assign", obj=assignment, place=place,
-        changes={"user": user.username, "role": role, "grid": grid and grid.code,
-                 "department": department and department.name},
+        actor=actor,
+        action="accounts.role.assign",
+        obj=assignment,
+        place=place,
+        changes={
+            "user": user.username,
+            "role": role,
+            "grid": grid and grid.code,
+            "department": department and department.name,
+        },
     )
     return assignment
 
@@ -73,15 +90,20 @@ def sign_in_check(*, request, username: str, password: str) -> User:
     until = lockout.locked_until(username)
     if until is not None:
         raise SignInError(
-            _(LOCKED_MESSAGE) % {"time": date_format(timezone.localtime(until), "H:i")}, code="locked"
+            _(LOCKED_MESSAGE) % {"time": date_format(timezone.localtime(until), "H:i")},
+            code="locked",
         )
     user = authenticate(request, username=username, password=password)
     if user is None:
         locked = lockout.record_failure(username)
         if locked is not None:
             known = User.objects.filter(username=username).first()
-            audit_record(actor=None, action="accounts.lockout", obj=known,
-                         changes={"username": lockout.normalise(username), "until": locked.isoformat()})
+            audit_record(
+                actor=None,
+                action="accounts.lockout",
+                obj=known,
+                changes={"username": lockout.normalise(username), "until": locked.isoformat()},
+            )
             raise SignInError(
                 _(LOCKED_MESSAGE) % {"time": date_format(timezone.localtime(locked), "H:i")},
                 code="locked",
@@ -151,4 +173,3 @@ def token_revoke(*, user: User, key: str) -> None:
     if token is not None:
         audit_record(actor=user, action="accounts.token.revoke", obj=token)
         token.delete()
-

@@ -31,4 +31,3 @@ class CharacterClassValidator:
             "Your password must mix at least %(n)d kinds of characters: lower case, upper case, digits, symbols.",
             self.min_classes,
         ) % {"n": self.min_classes}
-

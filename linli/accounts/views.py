@@ -22,7 +22,9 @@ from linli.core.audit import audit_record
 
 def _next_url(request, default: str = "accounts:home"):
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return default
 
@@ -101,5 +103,7 @@ def second_factor(request):
 def home(request):
     cards = selectors.home_cards(viewer=request.user)
     if not cards:
-        messages.info(request, _("Your account has no role yet. Ask your administrator to assign one."))
+        messages.info(
+            request, _("Your account has no role yet. Ask your administrator to assign one.")
+        )
     return render(request, "accounts/home.html", {"cards": cards})

@@ -52,12 +52,16 @@ class AuditedAdmin(admin.ModelAdmin):
         audit_record(
             actor=request.user,
             action=f"{obj._meta.label_lower}.{'update' if change else 'create'}",
-            obj=obj, place=self.audit_place(obj), changes=diff(_plain(before), _plain(after)),
+            obj=obj,
+            place=self.audit_place(obj),
+            changes=diff(_plain(before), _plain(after)),
         )
 
     def delete_model(self, request, obj):
         audit_record(
-            actor=request.user, action=f"{obj._meta.label_lower}.delete", obj=obj,
+            actor=request.user,
+            action=f"{obj._meta.label_lower}.delete",
+            obj=obj,
             place=self.audit_place(obj),
         )
         super().delete_model(request, obj)

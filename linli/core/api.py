@@ -40,7 +40,9 @@ class AuditQuery(Schema):
     page: int = 1
 
 
-@router.get("/events", response=AuditPageOut, summary="Search the audit trail in the caller's scope")
+@router.get(
+    "/events", response=AuditPageOut, summary="Search the audit trail in the caller's scope"
+)
 def events(request, query: Query[AuditQuery]):
     if not request.user.has_perm(VIEW_AUDIT):
         raise Http404

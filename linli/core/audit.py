@@ -21,8 +21,20 @@ from linli.core.models import AuditChain, AuditEvent
 current_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("linli_ip", default=None)
 
 _HASHED_FIELDS = (
-    "at", "actor_id", "actor_name", "role", "place_id", "place_path", "place_name", "action",
-    "object_type", "object_id", "object_repr", "changes", "reason", "ip",
+    "at",
+    "actor_id",
+    "actor_name",
+    "role",
+    "place_id",
+    "place_path",
+    "place_name",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "reason",
+    "ip",
 )
 
 
@@ -30,7 +42,9 @@ def event_digest(event: AuditEvent, prev_hash: str) -> str:
     payload: dict[str, Any] = {name: getattr(event, name) for name in _HASHED_FIELDS}
     payload["at"] = event.at.astimezone(UTC).isoformat(timespec="microseconds")
     payload["prev"] = prev_hash
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    blob = json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -85,7 +99,11 @@ def _jsonable(value: Any) -> Any:
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """Before/after summary of the fields that changed."""
     keys = sorted(set(before) | set(after))
-    return {k: {"old": before.get(k), "new": after.get(k)} for k in keys if before.get(k) != after.get(k)}
+    return {
+        k: {"old": before.get(k), "new": after.get(k)}
+        for k in keys
+        if before.get(k) != after.get(k)
+    }
 
 
 @dataclass
@@ -112,7 +130,9 @@ def audit_verify() -> VerifyResult:
         expected_prev = event.hash
         checked += 1
     if head is not None and head.last_hash != expected_prev:
-        return VerifyResult(checked, -1, "chain head does not match the last event (events removed)")
+        return VerifyResult(
+            checked, -1, "chain head does not match the last event (events removed)"
+        )
     return VerifyResult(checked, None, f"{checked} events verified")
 
 

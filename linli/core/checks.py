@@ -17,9 +17,7 @@ def check_field_key(app_configs=None, **kwargs):
             )
         )
     elif settings.PRODUCTION and len(key) < 32:
-        errors.append(
-            Error("LINLI_FIELD_KEY is shorter than 32 characters.", id="linli.E002")
-        )
+        errors.append(Error("LINLI_FIELD_KEY is shorter than 32 characters.", id="linli.E002"))
     return errors
 
 

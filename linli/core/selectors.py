@@ -27,8 +27,14 @@ def audit_events(*, viewer):
 
 
 def audit_search_page(
-    *, viewer, actor: str = "", action: str = "", place: str = "",
-    since: date | None = None, until: date | None = None, page: int | str | None = None,
+    *,
+    viewer,
+    actor: str = "",
+    action: str = "",
+    place: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    page: int | str | None = None,
 ) -> Page:
     events = audit_events(viewer=viewer)
     if actor:

@@ -21,11 +21,44 @@ from linli.places.choices import DepartmentKind, PlaceKind
 from linli.places.models import Department, Grid, Place
 
 COMMITTEE_NAMES = [
-    "梧桐", "枫林", "康健", "田林", "宛平", "天平", "湖南", "斜土", "长桥", "凌云", "虹梅", "龙华",
+    "梧桐",
+    "枫林",
+    "康健",
+    "田林",
+    "宛平",
+    "天平",
+    "湖南",
+    "斜土",
+    "长桥",
+    "凌云",
+    "虹梅",
+    "龙华",
 ]
 COMPOUND_STEMS = [
-    "康乐", "和平", "兴业", "永安", "锦绣", "紫荆", "华亭", "春晖", "香樟", "翠竹", "嘉禾", "丽景",
-    "清水", "梅园", "桂林", "东湖", "南丹", "宜山", "漕溪", "龙吴", "银杏", "金桥", "明珠", "望江",
+    "康乐",
+    "和平",
+    "兴业",
+    "永安",
+    "锦绣",
+    "紫荆",
+    "华亭",
+    "春晖",
+    "香樟",
+    "翠竹",
+    "嘉禾",
+    "丽景",
+    "清水",
+    "梅园",
+    "桂林",
+    "东湖",
+    "南丹",
+    "宜山",
+    "漕溪",
+    "龙吴",
+    "银杏",
+    "金桥",
+    "明珠",
+    "望江",
 ]
 COMPOUND_SUFFIXES = ["小区", "新村", "苑", "公寓", "花园", "大楼"]
 DEPARTMENTS = [
@@ -49,8 +82,15 @@ class Size:
 
 
 DEMO_SIZE = Size()
-TEST_SIZE = Size(committees=3, compounds=(2, 2), buildings=(2, 2), floors=(2, 2), units_per_floor=(2, 2),
-                 high_rise_share=0.0, compounds_per_grid=2)
+TEST_SIZE = Size(
+    committees=3,
+    compounds=(2, 2),
+    buildings=(2, 2),
+    floors=(2, 2),
+    units_per_floor=(2, 2),
+    high_rise_share=0.0,
+    compounds_per_grid=2,
+)
 
 
 @dataclass
@@ -88,13 +128,20 @@ def build_street(*, seed: int = 2026, size: Size = DEMO_SIZE) -> World:
     city = Place.objects.filter(kind=PlaceKind.CITY, code="310000").first()
     if city is None:
         (city,) = _bulk_places([Place(kind=PlaceKind.CITY, name="上海市", code="310000")])
-    (district,) = _bulk_places([Place(kind=PlaceKind.DISTRICT, name="徐汇区", code="310104", parent=city)])
+    (district,) = _bulk_places(
+        [Place(kind=PlaceKind.DISTRICT, name="徐汇区", code="310104", parent=city)]
+    )
     (street,) = _bulk_places(
         [Place(kind=PlaceKind.STREET, name="梧桐路街道", code="310104090000", parent=district)]
     )
     committees = _bulk_places(
         [
-            Place(kind=PlaceKind.COMMITTEE, name=f"{name}居民委员会", code=f"310104090{i + 1:03d}", parent=street)
+            Place(
+                kind=PlaceKind.COMMITTEE,
+                name=f"{name}居民委员会",
+                code=f"310104090{i + 1:03d}",
+                parent=street,
+            )
             for i, name in enumerate(COMMITTEE_NAMES[: size.committees])
         ]
     )
@@ -115,7 +162,9 @@ def build_street(*, seed: int = 2026, size: Size = DEMO_SIZE) -> World:
         for number in range(1, rng.randint(*size.buildings) + 1):
             high = rng.random() < size.high_rise_share
             floors = rng.randint(14, 24) if high else rng.randint(*size.floors)
-            building_rows.append(Place(kind=PlaceKind.BUILDING, name=f"{number}号楼", parent=compound))
+            building_rows.append(
+                Place(kind=PlaceKind.BUILDING, name=f"{number}号楼", parent=compound)
+            )
             building_shape.append((floors, rng.randint(*size.units_per_floor)))
     buildings = _bulk_places(building_rows)
 
@@ -128,21 +177,33 @@ def build_street(*, seed: int = 2026, size: Size = DEMO_SIZE) -> World:
                 )
     _bulk_places(household_rows)
 
-    world = World(city=city, district=district, street=street, committees=committees, compounds=compounds)
+    world = World(
+        city=city, district=district, street=street, committees=committees, compounds=compounds
+    )
     step = size.compounds_per_grid
     for index in range(0, len(compounds), step):
         number = index // step + 1
-        grid = Grid.objects.create(street=street, code=f"{street.code[:9]}-{number:02d}", name=f"第{number}网格")
+        grid = Grid.objects.create(
+            street=street, code=f"{street.code[:9]}-{number:02d}", name=f"第{number}网格"
+        )
         grid.compounds.set(compounds[index : index + step])
         world.grids.append(grid)
     world.departments = [
-        Department.objects.create(name=f"梧桐路{name}", kind=kind, area=street, phone=f"021-6{seed % 1000:03d}{i:04d}")
+        Department.objects.create(
+            name=f"梧桐路{name}", kind=kind, area=street, phone=f"021-6{seed % 1000:03d}{i:04d}"
+        )
         for i, (name, kind) in enumerate(DEPARTMENTS)
     ]
     audit_record(
-        actor=None, action="demo.street.build", place=street,
-        changes={"committees": len(committees), "compounds": len(compounds),
-                 "buildings": len(buildings), "households": len(household_rows)},
+        actor=None,
+        action="demo.street.build",
+        place=street,
+        changes={
+            "committees": len(committees),
+            "compounds": len(compounds),
+            "buildings": len(buildings),
+            "households": len(household_rows),
+        },
     )
     return world
 
@@ -161,19 +222,44 @@ class Persona:
 def personas_for(world: World) -> list[Persona]:
     """The named personas: one per role, plus a worker of a sibling committee."""
     first, second = world.committees[0], world.committees[1]
-    household = Place.objects.filter(under_q(first.path), kind=PlaceKind.HOUSEHOLD).order_by("path").first()
+    household = (
+        Place.objects.filter(under_q(first.path), kind=PlaceKind.HOUSEHOLD).order_by("path").first()
+    )
     return [
         Persona("admin", "admin", "系统管理员", Role.ADMINISTRATOR, world.city),
         Persona("bureau", "bureau", "区民政局 王科长", Role.DISTRICT_BUREAU, world.district),
         Persona("dispatcher", "dispatcher", "网格中心 李调度", Role.GRID_DISPATCHER, world.street),
         Persona("selfgov", "selfgov", "自治办 陈主任", Role.SELF_GOVERNANCE_OFFICE, world.street),
-        Persona("handler", "handler", "房管办 赵师傅", Role.DEPARTMENT_HANDLER, world.street,
-                department=world.departments[0]),
-        Persona("gridworker", "gridworker", "网格员 孙晓燕", Role.GRID_WORKER, world.street, grid=world.grids[0]),
-        Persona("director", "director", f"{first.name[:2]}居委 周主任", Role.COMMITTEE_DIRECTOR, first),
-        Persona("secretary", "secretary", f"{first.name[:2]}居委 吴书记", Role.COMMITTEE_SECRETARY, first),
+        Persona(
+            "handler",
+            "handler",
+            "房管办 赵师傅",
+            Role.DEPARTMENT_HANDLER,
+            world.street,
+            department=world.departments[0],
+        ),
+        Persona(
+            "gridworker",
+            "gridworker",
+            "网格员 孙晓燕",
+            Role.GRID_WORKER,
+            world.street,
+            grid=world.grids[0],
+        ),
+        Persona(
+            "director", "director", f"{first.name[:2]}居委 周主任", Role.COMMITTEE_DIRECTOR, first
+        ),
+        Persona(
+            "secretary",
+            "secretary",
+            f"{first.name[:2]}居委 吴书记",
+            Role.COMMITTEE_SECRETARY,
+            first,
+        ),
         Persona("worker", "worker", f"{first.name[:2]}社工 郑敏", Role.COMMUNITY_WORKER, first),
-        Persona("stranger", "worker2", f"{second.name[:2]}社工 冯磊", Role.COMMUNITY_WORKER, second),
+        Persona(
+            "stranger", "worker2", f"{second.name[:2]}社工 冯磊", Role.COMMUNITY_WORKER, second
+        ),
         Persona("resident", "resident", "居民 钱阿姨", Role.RESIDENT, household),
     ]
 
@@ -187,10 +273,17 @@ def create_accounts(personas: list[Persona], passwords: dict[str, str]) -> dict[
         user.set_password(passwords[p.key])
         user.is_staff = p.role == Role.ADMINISTRATOR
         user.save()
-        assignment = RoleAssignment(user=user, role=p.role, place=p.place, grid=p.grid, department=p.department)
+        assignment = RoleAssignment(
+            user=user, role=p.role, place=p.place, grid=p.grid, department=p.department
+        )
         assignment.full_clean()
         assignment.save()
-        audit_record(actor=None, action="accounts.role.assign", obj=assignment, place=p.place,
-                     changes={"user": user.username, "role": p.role})
+        audit_record(
+            actor=None,
+            action="accounts.role.assign",
+            obj=assignment,
+            place=p.place,
+            changes={"user": user.username, "role": p.role},
+        )
         users[p.key] = user
     return users

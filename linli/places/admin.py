@@ -24,7 +24,10 @@ class PlaceAdmin(AuditedAdmin):
             place_update(actor=request.user, place=obj, name=data["name"], code=data["code"])
         else:
             created = place_create(
-                actor=request.user, kind=data["kind"], name=data["name"], code=data["code"],
+                actor=request.user,
+                kind=data["kind"],
+                name=data["name"],
+                code=data["code"],
                 parent=data["parent"],
             )
             obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth

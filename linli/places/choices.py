@@ -1,3 +1,5 @@
+import itertools
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,7 +16,7 @@ class PlaceKind(models.TextChoices):
 
 # The tree is strict: each kind sits directly under exactly one kind.
 KIND_ORDER = [k.value for k in PlaceKind]
-PARENT_KIND = {child: parent for parent, child in zip(KIND_ORDER, KIND_ORDER[1:], strict=False)}
+PARENT_KIND = {child: parent for parent, child in itertools.pairwise(KIND_ORDER)}
 CHILD_KIND = {parent: child for child, parent in PARENT_KIND.items()}
 
 # Official codes: GB/T 2260 six digits for the city (first two digits + 0000) and districts;

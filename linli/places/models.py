@@ -3,7 +3,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.scoping import ScopedQuerySet, path_segment, under_q
-from linli.places.choices import CODE_LENGTH, CODE_PREFIX_LENGTH, PARENT_KIND, DepartmentKind, PlaceKind
+from linli.places.choices import (
+    CODE_LENGTH,
+    CODE_PREFIX_LENGTH,
+    PARENT_KIND,
+    DepartmentKind,
+    PlaceKind,
+)
 
 CODE_LENGTH_ERROR = _("A %(kind)s code has exactly %(length)d digits.")
 CODE_PREFIX_ERROR = _("The code must start with the code of the place above (%(prefix)s).")
@@ -29,10 +35,16 @@ class Place(models.Model):
         _("official code"),
         max_length=12,
         blank=True,
-        help_text=_("GB/T 2260 code for districts; 12-digit statistical code for streets and committees."),
+        help_text=_(
+            "GB/T 2260 code for districts; 12-digit statistical code for streets and committees."
+        ),
     )
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     path = models.CharField(_("path"), max_length=80, unique=True, editable=False)
@@ -71,7 +83,8 @@ class Place(models.Model):
         if self.code:
             if length is None or len(self.code) != length or not self.code.isdigit():
                 errors["code"] = CODE_LENGTH_ERROR % {
-                    "kind": PlaceKind(self.kind).label, "length": length or 0,
+                    "kind": PlaceKind(self.kind).label,
+                    "length": length or 0,
                 }
             elif self.parent_id and self.parent.code and self.kind in CODE_PREFIX_LENGTH:
                 prefix = self.parent.code[: CODE_PREFIX_LENGTH[self.kind]]
@@ -93,13 +106,18 @@ class Grid(models.Model):
     """An overlay on a street used by its grid management centre; covers several compounds."""
 
     street = models.ForeignKey(
-        Place, verbose_name=_("street"), on_delete=models.PROTECT, related_name="street_grids",
+        Place,
+        verbose_name=_("street"),
+        on_delete=models.PROTECT,
+        related_name="street_grids",
         limit_choices_to={"kind": PlaceKind.STREET},
     )
     code = models.CharField(_("grid code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     compounds = models.ManyToManyField(
-        Place, verbose_name=_("compounds"), related_name="grids",
+        Place,
+        verbose_name=_("compounds"),
+        related_name="grids",
         limit_choices_to={"kind": PlaceKind.COMPOUND},
     )
 
@@ -119,7 +137,10 @@ class Department(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=32, choices=DepartmentKind.choices)
     area = models.ForeignKey(
-        Place, verbose_name=_("area served"), on_delete=models.PROTECT, related_name="departments",
+        Place,
+        verbose_name=_("area served"),
+        on_delete=models.PROTECT,
+        related_name="departments",
         help_text=_("The street or district whose cases this department handles."),
     )
     phone = models.CharField(_("office phone"), max_length=32, blank=True)
@@ -128,7 +149,9 @@ class Department(models.Model):
         verbose_name = _("department")
         verbose_name_plural = _("departments")
         ordering = ["area", "name"]
-        constraints = [models.UniqueConstraint(fields=["area", "name"], name="department_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["area", "name"], name="department_unique_name")
+        ]
 
     def __str__(self) -> str:
         return self.name

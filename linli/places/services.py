@@ -14,13 +14,18 @@ def _snapshot(place: Place) -> dict:
 
 @transaction.atomic
 def place_create(*, actor, kind: str, name: str, parent: Place | None, code: str = "") -> Place:
-    place = Place(kind=kind, name=name, code=code, parent=parent, path=f"new-{uuid.uuid4().hex}", depth=0)
+    place = Place(
+        kind=kind, name=name, code=code, parent=parent, path=f"new-{uuid.uuid4().hex}", depth=0
+    )
     place.full_clean(exclude=["path", "depth"])
     place.save()
     place.assign_path()
     place.save(update_fields=["path", "depth"])
     audit_record(
-        actor=actor, action="places.place.create", obj=place, place=place,
+        actor=actor,
+        action="places.place.create",
+        obj=place,
+        place=place,
         changes=diff({}, _snapshot(place)),
     )
     return place
@@ -34,7 +39,10 @@ def place_update(*, actor, place: Place, name: str, code: str) -> Place:
     place.full_clean(exclude=["path", "depth"])
     place.save(update_fields=["name", "code"])
     audit_record(
-        actor=actor, action="places.place.update", obj=place, place=place,
+        actor=actor,
+        action="places.place.update",
+        obj=place,
+        place=place,
         changes=diff(before, _snapshot(place)),
     )
     return place
@@ -47,7 +55,10 @@ def grid_create(*, actor, street: Place, code: str, name: str, compounds: list[P
     grid.save()
     grid.compounds.set(compounds)
     audit_record(
-        actor=actor, action="places.grid.create", obj=grid, place=street,
+        actor=actor,
+        action="places.grid.create",
+        obj=grid,
+        place=street,
         changes={"compounds": [c.name for c in compounds]},
     )
     return grid
@@ -59,7 +70,10 @@ def department_create(*, actor, name: str, kind: str, area: Place, phone: str = 
     department.full_clean()
     department.save()
     audit_record(
-        actor=actor, action="places.department.create", obj=department, place=area,
+        actor=actor,
+        action="places.department.create",
+        obj=department,
+        place=area,
         changes=diff({}, {"name": name, "kind": kind}),
     )
     return department

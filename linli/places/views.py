@@ -19,7 +19,9 @@ def browse(request):
 @login_required
 def detail(request, pk: int):
     place = selectors.place_get(viewer=request.user, pk=pk)
-    page = selectors.place_children_page(viewer=request.user, place=place, page=request.GET.get("page"))
+    page = selectors.place_children_page(
+        viewer=request.user, place=place, page=request.GET.get("page")
+    )
     counts = selectors.subtree_counts(prefixes=[place.path, *(c.path for c in page)])
     context = {
         "place": place,

@@ -30,7 +30,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument(
-            "--accounts-file", default=str(settings.VAR_DIR / "demo-accounts.json"),
+            "--accounts-file",
+            default=str(settings.VAR_DIR / "demo-accounts.json"),
             help="where the generated passwords are kept between runs (never committed)",
         )
 
@@ -45,16 +46,28 @@ class Command(BaseCommand):
             users = create_accounts(personas, passwords)
             accounts = []
             for p in personas:
-                entry = {"username": p.username, "password": passwords[p.key], "role": p.role,
-                         "name": p.display_name, "place": p.place.name}
+                entry = {
+                    "username": p.username,
+                    "password": passwords[p.key],
+                    "role": p.role,
+                    "name": p.display_name,
+                    "place": p.place.name,
+                }
                 if p.role in SECOND_FACTOR_ROLES:
-                    device = TOTPDevice.objects.create(user=users[p.key], name="demo", confirmed=True)
+                    device = TOTPDevice.objects.create(
+                        user=users[p.key], name="demo", confirmed=True
+                    )
                     entry["totp_key"] = device.key
                 accounts.append(entry)
             os.makedirs(os.path.dirname(accounts_file), exist_ok=True)
-            with open(os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            with open(
+                os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
+            ) as fh:
                 json.dump(accounts, fh, ensure_ascii=False, indent=1)
-            counts = {k: Place.objects.filter(kind=k).count() for k in ("committee", "compound", "building", "household")}
+            counts = {
+                k: Place.objects.filter(kind=k).count()
+                for k in ("committee", "compound", "building", "household")
+            }
             self.stdout.write(
                 f"Demo street built in {time.monotonic() - started:.1f}s: "
                 + ", ".join(f"{n} {k}s" for k, n in counts.items())
@@ -71,7 +84,9 @@ class Command(BaseCommand):
         self.stdout.write("\nDemo accounts (passwords generated for this machine):")
         self.stdout.write(f"  {'user':<11} {'password':<16} role @ place")
         for a in accounts:
-            self.stdout.write(f"  {a['username']:<11} {a['password']:<16} {Role(a['role']).label} @ {a['place']}")
+            self.stdout.write(
+                f"  {a['username']:<11} {a['password']:<16} {Role(a['role']).label} @ {a['place']}"
+            )
             if "totp_key" in a:
                 self.stdout.write(
                     f"  {'':<11} second factor: add hex key {a['totp_key']} to an authenticator,"

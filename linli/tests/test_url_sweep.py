@@ -1,0 +1,99 @@
+"""Every URL, visited by a community worker of a *sibling* committee, must not reveal the first
+committee: views about an object answer 404/403, list views do not show it. A new view whose
+parameter this sweep cannot fill fails here until it is added to PARAMETERS, so no view escapes.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+# Views that hold no place-scoped data at all.
+PUBLIC = {
+    "accounts:login",
+    "accounts:logout",
+    "admin_login",
+    "accounts:second_factor",
+    "set_language",
+    "api-v1:openapi-json",
+    "api-v1:openapi-view",
+    "api-v1:token_create",
+}
+MARKER = "梧桐居民委员会"  # the first committee's name; the stranger works in the second
+
+
+def _parameters(world):
+    committee = world.committees[0]
+    return {
+        "pk": committee.pk,
+        "place_id": committee.pk,
+        "object_id": committee.pk,
+        "id": committee.pk,
+        "app_label": "places",
+        "content_type_id": 1,
+    }
+
+
+def _walk(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, inner)
+        elif isinstance(entry, URLPattern):
+            yield (f"{namespace}{entry.name}" if entry.name else None), namespace, entry
+
+
+def _all_views():
+    return list(_walk(get_resolver().url_patterns))
+
+
+def test_every_url_is_scoped_for_a_sibling_committee(client_as, world):
+    client = client_as("stranger")
+    params = _parameters(world)
+    checked = 0
+    for name, namespace, pattern in _all_views():
+        if name is None:
+            # Only the admin has unnamed patterns (redirects and its catch-all).
+            assert namespace == "admin:", pattern
+            continue
+        if name in PUBLIC:
+            continue
+        keys = list(pattern.pattern.regex.groupindex)
+        missing = [k for k in keys if k not in params]
+        assert not missing, f"{name}: teach the sweep how to fill {missing}"
+        url = reverse(name, kwargs={k: params[k] for k in keys})
+        response = client.get(url)
+        if name.startswith("admin:"):
+            # The admin is for administrators only: everyone else is sent to sign in.
+            assert response.status_code in (302, 405), (name, response.status_code)
+            if response.status_code == 302:
+                assert "/login/" in response["Location"] or response["Location"] == "/admin/", name
+        elif keys:
+            assert response.status_code in (403, 404), (name, url, response.status_code)
+        else:
+            assert response.status_code in (200, 302, 403, 404), (name, url, response.status_code)
+            assert MARKER not in response.content.decode(), (name, url)
+        checked += 1
+    assert checked > 20
+
+
+def test_the_sweep_would_catch_an_unscoped_view(client_as, world):
+    """Sanity check of the sweep's own premise: the owner of the place sees it."""
+    response = client_as("worker").get(reverse("places:detail", args=[world.committees[0].pk]))
+    assert response.status_code == 200
+    assert MARKER in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "key", ["worker", "director", "dispatcher", "selfgov", "handler", "bureau", "admin"]
+)
+def test_roles_above_or_at_the_committee_see_it(client_as, world, key):
+    response = client_as(key).get(reverse("places:detail", args=[world.committees[0].pk]))
+    assert response.status_code == 200
+
+
+def test_grid_worker_sees_only_the_grid_compounds(client_as, world):
+    client = client_as("gridworker")
+    grid_compounds = set(world.grids[0].compounds.values_list("pk", flat=True))
+    for compound in world.compounds:
+        status = client.get(reverse("places:detail", args=[compound.pk])).status_code
+        assert status == (200 if compound.pk in grid_compounds else 404)
+    assert client.get(reverse("places:detail", args=[world.street.pk])).status_code == 404
