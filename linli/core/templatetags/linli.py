@@ -1,18 +1,18 @@
 from django import template
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.places.choices import KIND_ORDER
 
 register = template.Library()
 
 KIND_PLURAL = {
-    "city": _("cities"),
-    "district": _("districts"),
-    "street": _("streets"),
-    "committee": _("committees"),
-    "compound": _("compounds"),
-    "building": _("buildings"),
-    "household": _("households"),
+    "city": pgettext_lazy("counter", "cities"),
+    "district": pgettext_lazy("counter", "districts"),
+    "street": pgettext_lazy("counter", "streets"),
+    "committee": pgettext_lazy("counter", "committees"),
+    "compound": pgettext_lazy("counter", "compounds"),
+    "building": pgettext_lazy("counter", "buildings"),
+    "household": pgettext_lazy("counter", "households"),
 }
 
 
