@@ -1,4 +1,4 @@
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
 from linli.accounts import services
@@ -55,7 +55,7 @@ def token_create(request, payload: TokenIn):
         raise SignInHttpError(
             401 if error.code != "locked" else 429, error.message, error.code
         ) from None
-    return 201, {"token": key, "expires_at": token.expires_at.isoformat()}
+    return Status(201, {"token": key, "expires_at": token.expires_at.isoformat()})
 
 
 @router.get("/me", response=MeOut, summary="The caller and their roles")

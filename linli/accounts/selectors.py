@@ -35,6 +35,7 @@ class HomeCard:
     role_label: str
     purpose: str
     place: Place
+    address: str
     counts: dict[str, int]
     grid: Grid | None = None
     department: Department | None = None
@@ -45,6 +46,9 @@ def home_cards(*, viewer) -> list[HomeCard]:
     """One card per role assignment, with the counts of what lies under it (bounded queries)."""
     user_grants = grants(viewer)
     places = Place.objects.in_bulk([g.place_id for g in user_grants])
+    # Address each card's place from its committee down (one query for all ancestors).
+    ancestor_ids = {a for p in places.values() for a in p.ancestor_ids()}
+    ancestors = Place.objects.in_bulk(ancestor_ids)
     grids = Grid.objects.prefetch_related("compounds").in_bulk(
         [g.grid_id for g in user_grants if g.grid_id]
     )
@@ -75,6 +79,10 @@ def home_cards(*, viewer) -> list[HomeCard]:
                 role_label=Role(g.role).label,
                 purpose=ROLE_PURPOSE.get(g.role, ""),
                 place=place,
+                address=" ".join(
+                    [ancestors[a].name for a in place.ancestor_ids() if ancestors[a].depth >= 3]
+                    + [place.name]
+                ),
                 counts=merged,
                 grid=grids.get(g.grid_id) if g.grid_id else None,
                 department=departments.get(g.department_id) if g.department_id else None,
