@@ -38,3 +38,16 @@ class PrivateNoStoreMiddleware:
         if user is not None and user.is_authenticated:
             patch_cache_control(response, no_store=True, no_cache=True, private=True, max_age=0)
         return response
+
+
+class ChineseFirstMiddleware:
+    """Chinese unless the user chose otherwise: the language comes from the switch (its cookie),
+    never from the browser's Accept-Language, so a borrowed or English-set phone still opens in
+    Chinese."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

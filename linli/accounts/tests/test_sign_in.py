@@ -164,3 +164,10 @@ def test_every_role_lands_on_its_home(client_as, key, role):
     response = client_as(key).get("/")
     assert response.status_code == 200
     assert f'data-role="{role}"'.encode() in response.content
+
+
+def test_pages_are_chinese_unless_english_is_chosen(client, db):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="zh-Hans"' in page.content.decode() and "登录" in page.content.decode()
+    client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert "Sign in" in client.get("/accounts/login/").content.decode()
