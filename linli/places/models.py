@@ -65,7 +65,7 @@ class Place(models.Model):
                 condition=models.Q(kind__in=PlaceKind.values), name="place_kind_valid"
             ),
         ]
-        indexes = [models.Index(fields=["parent", "name"], name="place_parent_name")]
+        indexes = [models.Index(fields=["parent", "path"], name="place_parent_path")]
 
     def __str__(self) -> str:
         return self.name

@@ -16,9 +16,7 @@ CHILDREN_PER_PAGE = 50
 
 def place_get(*, viewer, pk: int) -> Place:
     """The place, if the viewer may see it; 404 otherwise (out of scope looks like absent)."""
-    return get_object_or_404(
-        Place.objects.for_viewer(viewer, VIEW_PLACE).select_related("parent"), pk=pk
-    )
+    return get_object_or_404(Place.objects.for_viewer(viewer, VIEW_PLACE), pk=pk)
 
 
 def viewer_roots(*, viewer) -> list[Place]:

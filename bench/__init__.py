@@ -1,0 +1,1 @@
+"""Benchmark harness for Linli (see bench/README.md). Not part of the shipped app."""
