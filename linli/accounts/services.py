@@ -15,7 +15,6 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.accounts import lockout
 from linli.accounts.models import ApiToken, RoleAssignment, User
-from linli.accounts.roles import Role
 from linli.accounts.scoping import forget_grants, requires_second_factor
 from linli.core.audit import audit_record
 from linli.places.models import Department, Grid, Place
@@ -62,10 +61,6 @@ def role_assign(
     assignment = RoleAssignment(user=user, role=role, place=place, grid=grid, department=department)
     assignment.full_clean()
     assignment.save()
-    # The admin site is for administrators only.
-    if role == Role.ADMINISTRATOR and not user.is_staff:
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
     forget_grants(user)
     audit_record(
         actor=actor,

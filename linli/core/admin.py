@@ -13,7 +13,7 @@ admin.site.index_title = _("Places, accounts and roles")
 def _admin_allowed(request) -> bool:
     # Only holders of the administrator role, and only after their second factor.
     user = request.user
-    return user.is_active and user.is_staff and user.has_perm("accounts.manage_accounts")
+    return user.is_active and user.has_perm("accounts.manage_accounts")
 
 
 admin.site.has_permission = _admin_allowed
@@ -65,6 +65,24 @@ class AuditedAdmin(admin.ModelAdmin):
             place=self.audit_place(obj),
         )
         super().delete_model(request, obj)
+
+    def save_formset(self, request, form, formset, change):
+        # Inline rows (a user's role assignments) are governed data too.
+        saved = formset.save()
+        for obj in saved:
+            audit_record(
+                actor=request.user,
+                action=f"{obj._meta.label_lower}.save",
+                obj=obj,
+                place=getattr(obj, "place", None),
+            )
+        for obj in formset.deleted_objects:
+            audit_record(
+                actor=request.user,
+                action=f"{obj._meta.label_lower}.delete",
+                obj=obj,
+                place=getattr(obj, "place", None),
+            )
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

@@ -271,7 +271,6 @@ def create_accounts(personas: list[Persona], passwords: dict[str, str]) -> dict[
     for p in personas:
         user = User(username=p.username, display_name=p.display_name)
         user.set_password(passwords[p.key])
-        user.is_staff = p.role == Role.ADMINISTRATOR
         user.save()
         assignment = RoleAssignment(
             user=user, role=p.role, place=p.place, grid=p.grid, department=p.department

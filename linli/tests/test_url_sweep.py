@@ -97,3 +97,18 @@ def test_grid_worker_sees_only_the_grid_compounds(client_as, world):
         status = client.get(reverse("places:detail", args=[compound.pk])).status_code
         assert status == (200 if compound.pk in grid_compounds else 404)
     assert client.get(reverse("places:detail", args=[world.street.pk])).status_code == 404
+
+
+def test_administrator_uses_the_admin_and_its_changes_are_audited(client_as, world):
+    from linli.core.models import AuditEvent
+
+    client = client_as("admin")
+    assert client.get("/admin/").status_code == 200
+    place = world.compounds[0]
+    response = client.post(
+        f"/admin/places/place/{place.pk}/change/", {"name": "改名小区", "code": ""}
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="places.place.update", object_id=str(place.pk))
+    assert event.changes["name"] == {"old": place.name, "new": "改名小区"}
+    assert client_as("bureau").get("/admin/").status_code == 302
