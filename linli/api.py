@@ -27,17 +27,14 @@ class BearerToken(HttpBearer):
         return user
 
 
-class VerifiedSession(SessionAuth):
-    """Browser session; the second-factor middleware has already vetted it."""
-
-
 api = NinjaAPI(
     title="Linli API",
     version="1",
     description="Linli 邻里 community governance API. Every list and object is limited to the "
     "caller's places; objects outside them answer 404.",
     urls_namespace="api-v1",
-    auth=[BearerToken(), VerifiedSession()],
+    # Session auth: the second-factor middleware has already vetted the browser session.
+    auth=[BearerToken(), SessionAuth()],
     openapi_url="/openapi.json",
     docs_url="/docs",
 )

@@ -160,11 +160,3 @@ def token_authenticate(key: str) -> User | None:
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
-
-
-@transaction.atomic
-def token_revoke(*, user: User, key: str) -> None:
-    token = ApiToken.objects.filter(user=user, key_hash=ApiToken.hash_key(key)).first()
-    if token is not None:
-        audit_record(actor=user, action="accounts.token.revoke", obj=token)
-        token.delete()

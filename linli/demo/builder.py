@@ -13,12 +13,14 @@ from django.db import transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, LPad
 
-from linli.accounts.models import RoleAssignment, User
+from linli.accounts.models import User
 from linli.accounts.roles import Role
+from linli.accounts.services import role_assign, user_create
 from linli.core.audit import audit_record
 from linli.core.scoping import under_q
 from linli.places.choices import DepartmentKind, PlaceKind
 from linli.places.models import Department, Grid, Place
+from linli.places.services import department_create, grid_create
 
 COMMITTEE_NAMES = [
     "梧桐",
@@ -183,14 +185,22 @@ def build_street(*, seed: int = 2026, size: Size = DEMO_SIZE) -> World:
     step = size.compounds_per_grid
     for index in range(0, len(compounds), step):
         number = index // step + 1
-        grid = Grid.objects.create(
-            street=street, code=f"{street.code[:9]}-{number:02d}", name=f"第{number}网格"
+        world.grids.append(
+            grid_create(
+                actor=None,
+                street=street,
+                code=f"{street.code[:9]}-{number:02d}",
+                name=f"第{number}网格",
+                compounds=compounds[index : index + step],
+            )
         )
-        grid.compounds.set(compounds[index : index + step])
-        world.grids.append(grid)
     world.departments = [
-        Department.objects.create(
-            name=f"梧桐路{name}", kind=kind, area=street, phone=f"021-6{seed % 1000:03d}{i:04d}"
+        department_create(
+            actor=None,
+            name=f"梧桐路{name}",
+            kind=kind,
+            area=street,
+            phone=f"021-6{seed % 1000:03d}{i:04d}",
         )
         for i, (name, kind) in enumerate(DEPARTMENTS)
     ]
@@ -266,23 +276,14 @@ def personas_for(world: World) -> list[Persona]:
 
 @transaction.atomic
 def create_accounts(personas: list[Persona], passwords: dict[str, str]) -> dict[str, User]:
-    """Create each persona's user with the given password (hashing once per user)."""
+    """Create each persona's user with the given password and assign its role."""
     users = {}
     for p in personas:
-        user = User(username=p.username, display_name=p.display_name)
-        user.set_password(passwords[p.key])
-        user.save()
-        assignment = RoleAssignment(
-            user=user, role=p.role, place=p.place, grid=p.grid, department=p.department
+        user = user_create(
+            actor=None, username=p.username, password=passwords[p.key], display_name=p.display_name
         )
-        assignment.full_clean()
-        assignment.save()
-        audit_record(
-            actor=None,
-            action="accounts.role.assign",
-            obj=assignment,
-            place=p.place,
-            changes={"user": user.username, "role": p.role},
+        role_assign(
+            actor=None, user=user, role=p.role, place=p.place, grid=p.grid, department=p.department
         )
         users[p.key] = user
     return users

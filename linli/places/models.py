@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from linli.core.scoping import ScopedQuerySet, path_segment, under_q
+from linli.core.scoping import ScopedQuerySet, path_segment
 from linli.places.choices import (
     CODE_LENGTH,
     CODE_PREFIX_LENGTH,
@@ -14,11 +14,6 @@ from linli.places.choices import (
 CODE_LENGTH_ERROR = _("A %(kind)s code has exactly %(length)d digits.")
 CODE_PREFIX_ERROR = _("The code must start with the code of the place above (%(prefix)s).")
 PARENT_KIND_ERROR = _("A %(kind)s must sit directly under a %(parent)s.")
-
-
-class PlaceQuerySet(ScopedQuerySet):
-    def under(self, place: "Place") -> "PlaceQuerySet":
-        return self.filter(under_q(place.path))
 
 
 class Place(models.Model):
@@ -50,7 +45,7 @@ class Place(models.Model):
     path = models.CharField(_("path"), max_length=80, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(_("depth"), editable=False)
 
-    objects = PlaceQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
     scope_path = "path"
 
     class Meta:
