@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "linli.core",
     "linli.places",
     "linli.accounts",
+    "linli.people",
     "linli.demo",
 ]
 

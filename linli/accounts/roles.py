@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.perms import VIEW_AUDIT
+from linli.people.perms import MANAGE_REGISTER, REVEAL_PII, VIEW_REGISTER, VIEW_SENSITIVE_TAGS
 from linli.places.choices import PlaceKind
 from linli.places.perms import MANAGE_PLACES, VIEW_PLACE
 
@@ -28,16 +29,19 @@ class Role(models.TextChoices):
 MANAGE_ACCOUNTS = "accounts.manage_accounts"
 
 _STAFF = frozenset({VIEW_PLACE})
+# The committee keeps its own register: it edits it, may reveal an identifier with a reason and
+# sees sensitive tags. Grid workers and the street see the register masked; departments do not.
+_COMMITTEE = _STAFF | {VIEW_REGISTER, MANAGE_REGISTER, REVEAL_PII, VIEW_SENSITIVE_TAGS}
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(),
-    Role.COMMUNITY_WORKER: _STAFF,
-    Role.COMMITTEE_DIRECTOR: _STAFF,
-    Role.COMMITTEE_SECRETARY: _STAFF,
-    Role.GRID_WORKER: _STAFF,
+    Role.COMMUNITY_WORKER: _COMMITTEE,
+    Role.COMMITTEE_DIRECTOR: _COMMITTEE,
+    Role.COMMITTEE_SECRETARY: _COMMITTEE,
+    Role.GRID_WORKER: _STAFF | {VIEW_REGISTER},
     Role.GRID_DISPATCHER: _STAFF,
-    Role.SELF_GOVERNANCE_OFFICE: _STAFF,
+    Role.SELF_GOVERNANCE_OFFICE: _STAFF | {VIEW_REGISTER},
     Role.DEPARTMENT_HANDLER: _STAFF,
-    Role.DISTRICT_BUREAU: _STAFF | {VIEW_AUDIT},
+    Role.DISTRICT_BUREAU: _STAFF | {VIEW_AUDIT, VIEW_REGISTER},
     Role.ADMINISTRATOR: _STAFF | {VIEW_AUDIT, MANAGE_PLACES, MANAGE_ACCOUNTS},
 }
 ALL_PERMS = frozenset().union(*ROLE_PERMS.values())
