@@ -50,6 +50,9 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "csp",
     "ninja",
+    "django_rq",
+    "django_tasks",
+    "django_tasks_rq",
     "linli.core",
     "linli.places",
     "linli.accounts",
@@ -120,8 +123,19 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# Background work (Django tasks API via the django-tasks backport): inline unless configured.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+# Background work (Django tasks API via the django-tasks backport). "immediate" runs a task inline
+# when it is enqueued (demo, tests); "rq" queues it in Redis for `linli rqworker --job-class
+# django_tasks_rq.Job default` (production).
+TASKS_BACKEND = env_choice(
+    "LINLI_TASKS", "rq" if PRODUCTION and REDIS_URL else "immediate", {"immediate", "rq"}
+)
+if TASKS_BACKEND == "rq":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("LINLI_TASKS=rq needs REDIS_URL.")
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 # --- Accounts and login security -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

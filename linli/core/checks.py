@@ -41,4 +41,13 @@ def check_production_services(app_configs=None, **kwargs):
                 id="linli.W004",
             )
         )
+    elif settings.TASKS_BACKEND != "rq":
+        warnings.append(
+            Warning(
+                "Background work (imports, reminders) runs inline in the web request.",
+                hint="Set LINLI_TASKS=rq and run `linli rqworker --job-class django_tasks_rq.Job"
+                " default`.",
+                id="linli.W005",
+            )
+        )
     return warnings

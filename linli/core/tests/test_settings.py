@@ -73,3 +73,25 @@ def test_production_refuses_to_start_without_secret_key():
         check=False,
     )
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def test_production_queues_background_work_in_redis_and_warns_when_inline():
+    script = "from django.conf import settings; print(settings.TASKS['default']['BACKEND'])"
+    queued = subprocess.run(  # noqa: S603 (fixed command)
+        [sys.executable, "-c", f"import django; django.setup(); {script}"],
+        cwd=ROOT,
+        env=_production_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert queued.stdout.strip() == "django_tasks_rq.RQBackend"
+    inline = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=_production_env(LINLI_TASKS="immediate"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert inline.returncode != 0 and "linli.W005" in inline.stdout + inline.stderr
