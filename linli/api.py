@@ -12,6 +12,7 @@ from ninja.security import HttpBearer, SessionAuth
 from linli.accounts.api import router as accounts_router
 from linli.accounts.services import token_authenticate
 from linli.core.api import router as core_router
+from linli.people.api import router as people_router
 from linli.places.api import router as places_router
 
 
@@ -70,3 +71,4 @@ def _http_error(request, exc):
 api.add_router("/auth", accounts_router)
 api.add_router("/places", places_router)
 api.add_router("/audit", core_router)
+api.add_router("/people/", people_router)

@@ -7,6 +7,7 @@ from linli.api import api
 urlpatterns = [
     path("", include("linli.accounts.urls")),
     path("places/", include("linli.places.urls")),
+    path("people/", include("linli.people.urls")),
     path("audit/", include("linli.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

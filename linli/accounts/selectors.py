@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from linli.accounts.roles import MANAGE_ACCOUNTS, Role
 from linli.accounts.scoping import grants
 from linli.core.perms import VIEW_AUDIT
+from linli.people.perms import MANAGE_REGISTER, VIEW_REGISTER
 from linli.places.models import Department, Grid, Place
 from linli.places.perms import VIEW_PLACE
 from linli.places.selectors import subtree_counts
@@ -42,6 +43,24 @@ class HomeCard:
     links: list[tuple[str, str]] = field(default_factory=list)
 
 
+# The importer's page (people:import) is built apart; its path is fixed, so the card links to
+# it literally and a missing URL name cannot break the home page.
+REGISTER_IMPORT_PATH = "/people/import/"
+
+
+def _register_links(g, place: Place, *, own: bool) -> list[tuple[str, str]]:
+    """Links of the community register for a role that sees it."""
+    profile = reverse("people:profile", args=[place.pk]) if own else reverse("people:profile_roots")
+    links = [
+        (reverse("people:search"), _("Search residents")),
+        (reverse("people:organisations"), _("Organisations")),
+        (profile, _("Community profile")),
+    ]
+    if MANAGE_REGISTER in g.perms:
+        links.append((REGISTER_IMPORT_PATH, _("Import a spreadsheet")))
+    return links
+
+
 def home_cards(*, viewer) -> list[HomeCard]:
     """One card per role assignment, with the counts of what lies under it (bounded queries)."""
     user_grants = grants(viewer)
@@ -69,6 +88,8 @@ def home_cards(*, viewer) -> list[HomeCard]:
             own = (place.path,) == g.prefixes
             url = reverse("places:detail", args=[place.pk]) if own else reverse("places:browse")
             links.append((url, _("Browse places")))
+        if VIEW_REGISTER in g.perms:
+            links.extend(_register_links(g, place, own=(place.path,) == g.prefixes))
         if VIEW_AUDIT in g.perms:
             links.append((reverse("core:audit"), _("Search the audit trail")))
         if MANAGE_ACCOUNTS in g.perms:

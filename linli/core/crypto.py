@@ -55,6 +55,22 @@ def decrypt(ciphertext: str) -> str:
         raise DecryptionError("ciphertext does not match the configured LINLI_FIELD_KEY") from exc
 
 
+def encrypt_bytes(data: bytes) -> str:
+    """Ciphertext (a Fernet token, ASCII) of a whole file, e.g. an uploaded spreadsheet."""
+    fernet, _ = _keys(settings.LINLI_FIELD_KEY)
+    return fernet.encrypt(data).decode("ascii")
+
+
+def decrypt_bytes(ciphertext: str) -> bytes:
+    if not ciphertext:
+        return b""
+    fernet, _ = _keys(settings.LINLI_FIELD_KEY)
+    try:
+        return fernet.decrypt(ciphertext.encode("ascii"))
+    except (InvalidToken, ValueError) as exc:
+        raise DecryptionError("ciphertext does not match the configured LINLI_FIELD_KEY") from exc
+
+
 def keyed_hash(normalized: str) -> str:
     """Deterministic, keyed digest of an already-normalized value ("" stays "")."""
     if not normalized:

@@ -81,6 +81,8 @@ class Size:
     units_per_floor: tuple[int, int] = (2, 4)
     high_rise_share: float = 0.15
     compounds_per_grid: int = 3
+    # People for the register (linli.demo.register); about 2.5 per occupied dwelling.
+    residents: int = 30_000
 
 
 DEMO_SIZE = Size()
@@ -92,6 +94,7 @@ TEST_SIZE = Size(
     units_per_floor=(2, 2),
     high_rise_share=0.0,
     compounds_per_grid=2,
+    residents=100,
 )
 
 

@@ -443,3 +443,79 @@ class OrganisationContact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ImportKind(models.TextChoices):
+    """What a spreadsheet import or export holds, one shape per kind."""
+
+    HOUSEHOLDS = "households", _("Households")
+    RESIDENTS = "residents", _("Residents")
+    OWNERS = "owners", _("Owners and units")
+    ORGANISATIONS = "organisations", _("Organisations")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATING = "validating", _("Checking")
+    VALIDATED = "validated", _("Checked")
+    COMMITTING = "committing", _("Importing")
+    COMMITTED = "committed", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """A spreadsheet uploaded for import into one committee's register, with its column mapping
+    and the report of its last dry run or commit.
+
+    The file holds plaintext identifiers, so it is stored encrypted and wiped once committed.
+    """
+
+    committee = models.ForeignKey(
+        Place,
+        verbose_name=_("committee"),
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+        limit_choices_to={"kind": "committee"},
+    )
+    path = models.CharField(_("path"), max_length=80, db_index=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=16, choices=ImportKind.choices)
+    file_name = models.CharField(_("file name"), max_length=200)
+    content_cipher = models.TextField(_("file (encrypted)"), blank=True, editable=False)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, editable=False)
+    mapping = models.JSONField(
+        _("column mapping"),
+        default=list,
+        blank=True,
+        help_text=_("Pairs of [column header, field]; an empty field ignores the column."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path = "path"
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def scope_place(self) -> str:
+        return self.path

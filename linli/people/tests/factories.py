@@ -5,7 +5,15 @@ import itertools
 
 from linli.core.scoping import under_q
 from linli.people.pii import compose_id_number
-from linli.people.services import household_ensure, resident_create
+from linli.people.services import (
+    committee_of,
+    household_ensure,
+    organisation_upsert,
+    owner_upsert,
+    ownership_set,
+    resident_create,
+    unit_area_set,
+)
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 
@@ -39,3 +47,38 @@ def a_resident(household, **overrides):
     }
     values.update(overrides)
     return resident_create(actor=None, household=household, **values)
+
+
+def residents_in(household, count: int, *, start=dt.date(1950, 1, 1), **overrides):
+    """`count` residents of one household with distinct birth dates (so distinct ID numbers)."""
+    return [
+        a_resident(
+            household,
+            name=f"居民{i:03d}",
+            id_number=an_id_number(birth=start + dt.timedelta(days=97 * i), male=i % 2 == 0),
+            relation="head" if i == 0 else "other",
+            **overrides,
+        )
+        for i in range(count)
+    ]
+
+
+def an_owner(unit: Place, *, name="李业主", share=None, area=None, source="registry", **fields):
+    """An owner of a unit (created or found in the unit's committee), optionally its area."""
+    values = {"kind": "person", "id_number": an_id_number(), "phone": "13700001111"}
+    values.update(fields)
+    owner = owner_upsert(actor=None, committee=committee_of(unit), name=name, **values)
+    ownership_set(actor=None, unit=unit, owner=owner, share=share)
+    if area is not None:
+        unit_area_set(actor=None, unit=unit, source=source, area=area)
+    return owner
+
+
+def an_organisation(committee: Place, **overrides):
+    values = {
+        "kind": "owners_committee",
+        "name": f"{committee.name[:2]}业主委员会",
+        "contacts": [("王主任", "主任", "13912345678")],
+    }
+    values.update(overrides)
+    return organisation_upsert(actor=None, committee=committee, **values)

@@ -10,6 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.accounts.roles import SECOND_FACTOR_ROLES, Role
 from linli.demo.builder import DEMO_SIZE, build_street, create_accounts, personas_for
+from linli.demo.register import populate_register
 from linli.places.models import Place
 
 DEMO_STREET_CODE = "310104090000"
@@ -41,6 +42,9 @@ class Command(BaseCommand):
         else:
             started = time.monotonic()
             world = build_street(seed=seed, size=DEMO_SIZE)
+            built = time.monotonic()
+            register = populate_register(world, seed=seed, residents=DEMO_SIZE.residents)
+            register_seconds = time.monotonic() - built
             personas = personas_for(world)
             passwords = {p.key: generate_password() for p in personas}
             users = create_accounts(personas, passwords)
@@ -71,6 +75,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo street built in {time.monotonic() - started:.1f}s: "
                 + ", ".join(f"{n} {k}s" for k, n in counts.items())
+            )
+            self.stdout.write(
+                f"Register filled in {register_seconds:.1f}s: "
+                + ", ".join(f"{k} {n}" for k, n in register.items())
             )
         self._print_accounts(accounts_file)
 
