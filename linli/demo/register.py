@@ -21,6 +21,7 @@ from django.db import transaction
 
 from linli.core.audit import audit_record
 from linli.core.scoping import under_q
+from linli.demo.builder import World
 from linli.people.choices import (
     AreaSource,
     EventKind,
@@ -209,7 +210,7 @@ ALONE_BANDS += [(90, 94, 5), (95, 101, 1)]
 
 # By compound-name suffix: (years built, floor area range in m²).
 COMPOUND_KINDS = {
-    "新村": ((1956, 1986), (34, 66)),
+    "新村": ((1956, 1986), (35, 66)),
     "大楼": ((1932, 1992), (42, 92)),
     "小区": ((1986, 2002), (52, 102)),
     "公寓": ((1992, 2010), (68, 125)),
@@ -730,7 +731,7 @@ class _Planner:
         elif home.overseas:
             home.tenure = Tenure.RENTED if rng.random() < 0.5 else Tenure.OWNER_OCCUPIED
         elif home.migrant:
-            home.tenure = Tenure.RENTED if rng.random() < 0.72 else Tenure.OWNER_OCCUPIED
+            home.tenure = Tenure.RENTED if rng.random() < 0.66 else Tenure.OWNER_OCCUPIED
         else:
             home.tenure = Tenure.RENTED if rng.random() < 0.05 else Tenure.OWNER_OCCUPIED
 
@@ -889,7 +890,7 @@ def _parse_room(name: str) -> tuple[int, int]:
 
 
 @transaction.atomic
-def populate_register(world, *, seed: int, residents: int = 30_000) -> dict:
+def populate_register(world: World, *, seed: int, residents: int = 30_000) -> dict[str, int]:
     """Fill the register of `world.street` with about `residents` people living in its
     dwellings, their owners and the committees' organisations. Returns the counts."""
     planner = _Planner(seed)
@@ -946,7 +947,7 @@ def populate_register(world, *, seed: int, residents: int = 30_000) -> dict:
     unsold_ids = {u.pk for u in unsold}
     others = [u for u in free if u.pk not in unsold_ids]
     vacant_ids = unsold_ids | {u.pk for u in rng.sample(others, vacant_total - len(unsold))}
-    occupied = iter(homes[1:])
+    occupied = iter(homes[1:] if persona_unit else homes)
     by_unit: dict[int, _Home] = {}
     for unit in units:
         if unit.pk in vacant_ids:

@@ -129,8 +129,8 @@ def pii_reveal(*, actor, obj, field: str, reason: str) -> str:
 def resident_values_clean(
     *,
     name: str,
-    id_number: str,
-    phone: str = "",
+    id_number: str | None,
+    phone: str | None = "",
     ethnicity: str = "",
     registration: str,
     residence: str,
@@ -144,15 +144,20 @@ def resident_values_clean(
     values: dict = {"name": (name or "").strip()}
     if not values["name"]:
         errors["name"] = [NAME_REQUIRED]
-    try:
-        parsed = parse_id_number(id_number)
-        values.update(id_number=parsed.value, birth_date=parsed.birth_date, gender=parsed.gender)
-    except InvalidIdentifier as exc:
-        errors["id_number"] = [exc.message]
-    try:
-        values["phone"] = normalize_phone(phone)
-    except InvalidIdentifier as exc:
-        errors["phone"] = [exc.message]
+    # None (an update that leaves the identifier alone) skips it; "" is a value (no phone).
+    if id_number is not None:
+        try:
+            parsed = parse_id_number(id_number)
+            values.update(
+                id_number=parsed.value, birth_date=parsed.birth_date, gender=parsed.gender
+            )
+        except InvalidIdentifier as exc:
+            errors["id_number"] = [exc.message]
+    if phone is not None:
+        try:
+            values["phone"] = normalize_phone(phone)
+        except InvalidIdentifier as exc:
+            errors["phone"] = [exc.message]
     ethnicity = (ethnicity or "").strip()
     if ethnicity and not ethnicity.endswith("族") and ethnicity + "族" in ETHNICITIES:
         ethnicity += "族"
@@ -301,6 +306,8 @@ def resident_create(
     """Register a person moving into (or born into) a household."""
     _check_manage(actor, household.path)
     _check_date(date)
+    # A new person needs an ID number; "" reports it missing.
+    raw.update(id_number=raw.get("id_number") or "", phone=raw.get("phone") or "")
     values = resident_values_clean(**raw)
     digest = keyed_hash(values["id_number"])
     existing = Resident.objects.filter(id_hash=digest).only("path").first()
@@ -345,24 +352,27 @@ def resident_create(
 def resident_update(*, actor, resident: Resident, date: dt.date, note: str = "", **raw) -> Resident:
     """Correct or change a resident's details; the old values stay in the history.
 
-    `raw` holds the full set of editable fields (as resident_values_clean takes them).
+    `raw` holds the full set of editable fields (as resident_values_clean takes them);
+    `id_number=None` or `phone=None` keeps the stored identifier without decrypting it.
     """
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
     _check_manage(actor, resident.path)
     _check_date(date)
     values = resident_values_clean(**raw)
     before = _snapshot(resident)
-    digest = keyed_hash(values["id_number"])
-    if digest != resident.id_hash and Resident.objects.filter(id_hash=digest).exists():
-        raise ValidationError(
-            {"id_number": DUPLICATE_PERSON % {"where": DUPLICATE_ELSEWHERE}},
-        )
+    if "id_number" in values:
+        digest = keyed_hash(values["id_number"])
+        if digest != resident.id_hash and Resident.objects.filter(id_hash=digest).exists():
+            raise ValidationError(
+                {"id_number": DUPLICATE_PERSON % {"where": DUPLICATE_ELSEWHERE}},
+            )
+        pii_assign(resident, "id", values["id_number"])
+        resident.birth_date, resident.gender = values["birth_date"], values["gender"]
+    if "phone" in values:
+        pii_assign(resident, "phone", values["phone"])
     tags = values.pop("tags")
-    for field in ("name", "birth_date", "gender", "ethnicity", "registration", "residence"):
+    for field in ("name", "ethnicity", "registration", "residence", "relation"):
         setattr(resident, field, values[field])
-    resident.relation = values["relation"]
-    pii_assign(resident, "id", values["id_number"])
-    pii_assign(resident, "phone", values["phone"])
     resident.full_clean(exclude=["household"])
     resident.save()
     resident.tags.set(tags)

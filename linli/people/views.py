@@ -18,7 +18,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from linli.core.crypto import decrypt
 from linli.people import selectors, services
 from linli.people.forms import (
     LeaveForm,
@@ -231,14 +230,13 @@ def resident_edit(request, pk: int):
     if request.method == "POST" and form.is_valid():
         values = dict(form.cleaned_data)
         clear_phone = values.pop("clear_phone", False)
-        # Blank identifiers keep the stored ones. They are decrypted here only to be handed
-        # back to the service unchanged (it compares by hash); they never reach the response.
+        # Blank identifiers keep the stored ones (None), without decrypting them.
         if not values["id_number"]:
-            values["id_number"] = decrypt(resident.id_cipher)
+            values["id_number"] = None
         if clear_phone:
             values["phone"] = ""
-        elif not values["phone"] and resident.phone_cipher:
-            values["phone"] = decrypt(resident.phone_cipher)
+        elif not values["phone"]:
+            values["phone"] = None
         # Tags this viewer may not see stay as they are.
         values["tags"] += selectors.resident_hidden_tag_codes(
             viewer=request.user, resident=resident
