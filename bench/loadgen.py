@@ -3,11 +3,14 @@
 Closed loop like wrk: N threads, each keeps one request in flight against one URL for a fixed
 duration, reusing its connection while the server allows keep-alive and reconnecting when it
 does not (gunicorn's sync workers close after every response). Prints one JSON object.
+`--method POST --body …` sends the same form body with every request (what wrk does with the
+Lua script run.py writes for it).
 
 It is pure Python, so it tops out far below wrk (the GIL): figures measured with it are only
 comparable with other figures measured with it. run.py records which generator was used.
 
     python bench/loadgen.py http://127.0.0.1:8000/bench/bare/ -c 8 -d 5 -H "Cookie: sessionid=…"
+    python bench/loadgen.py http://127.0.0.1:8000/people/ -m POST --body "q=…" -H "X-CSRFToken: …"
 """
 
 import argparse
@@ -26,7 +29,14 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[index]
 
 
-def run(url: str, connections: int, duration: float, headers: dict[str, str]) -> dict:
+def run(
+    url: str,
+    connections: int,
+    duration: float,
+    headers: dict[str, str],
+    method: str = "GET",
+    body: bytes | None = None,
+) -> dict:
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     host, port = parts.hostname, parts.port or 80
@@ -44,16 +54,16 @@ def run(url: str, connections: int, duration: float, headers: dict[str, str]) ->
                 conn = http.client.HTTPConnection(host, port, timeout=30)
             started = time.perf_counter()
             try:
-                conn.request("GET", target, headers=headers)
+                conn.request(method, target, body=body, headers=headers)
                 response = conn.getresponse()
-                body = response.read()
+                payload = response.read()
             except (OSError, http.client.HTTPException):
                 errors += 1
                 conn.close()
                 conn = None
                 continue
             local_lat.append(time.perf_counter() - started)
-            received += len(body)
+            received += len(payload)
             if response.status >= 400:
                 non_ok += 1
             if response.will_close:
@@ -99,12 +109,15 @@ def main() -> None:
     parser.add_argument("-c", "--connections", type=int, default=8)
     parser.add_argument("-d", "--duration", type=float, default=5.0)
     parser.add_argument("-H", "--header", action="append", default=[], help='"Name: value"')
+    parser.add_argument("-m", "--method", default="GET", choices=["GET", "POST"])
+    parser.add_argument("--body", default=None, help="request body (sent as UTF-8)")
     args = parser.parse_args()
     headers = {}
     for raw in args.header:
         name, _, value = raw.partition(":")
         headers[name.strip()] = value.strip()
-    print(json.dumps(run(args.url, args.connections, args.duration, headers)))
+    body = args.body.encode() if args.body is not None else None
+    print(json.dumps(run(args.url, args.connections, args.duration, headers, args.method, body)))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,15 @@
     make bench            # == .venv/bin/python bench/run.py
     .venv/bin/python bench/run.py --duration 3 --runs 3 --loadgen python
 
-Steps: create and migrate a scratch PostgreSQL database, build the demo street in it, measure
-query counts in-process, time a raw-SQL baseline, start gunicorn (sync workers) on a free
-loopback port, load it with wrk (or the Python fallback), print the figures, write
-bench/results/latest.json, stop gunicorn and drop the database. See bench/README.md.
+Steps: create and migrate a scratch PostgreSQL database, build the demo street and its register
+in it, measure query counts in-process, time a raw-SQL baseline, start gunicorn (sync workers)
+on a free loopback port, load it with wrk (or the Python fallback), stop gunicorn, time a
+residents import against a raw COPY of the same rows, print the figures, write
+bench/results/latest.json and drop the database. See bench/README.md.
 """
 
 import argparse
+import csv
 import http.client
 import json
 import os
@@ -21,9 +23,11 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
@@ -143,20 +147,31 @@ def parse_wrk(output: str) -> dict:
     }
 
 
-def load(wrk: str | None, url: str, cookie: str, args) -> dict:
-    header = f"Cookie: sessionid={cookie}"
+def load(wrk: str | None, url: str, headers: dict[str, str], args, body: str | None = None) -> dict:
+    """One closed-loop run against `url`: GET, or POST of `body` (an urlencoded form)."""
+    flags = [item for name, value in headers.items() for item in ("-H", f"{name}: {value}")]
     if wrk:
-        command = [
-            wrk,
-            f"-t{args.threads}",
-            f"-c{args.connections}",
-            f"-d{args.duration}s",
-            "--latency",
-            "-H",
-            header,
-            url,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
+        with tempfile.TemporaryDirectory(prefix="linli-bench-") as tmp:
+            command = [
+                wrk,
+                f"-t{args.threads}",
+                f"-c{args.connections}",
+                f"-d{args.duration}s",
+                "--latency",
+                *flags,
+            ]
+            if body is not None:
+                # wrk takes the method and body from a Lua script. An urlencoded body is ASCII
+                # without quotes or backslashes, so its JSON form is also a valid Lua string.
+                if not body.isascii():
+                    raise ValueError("POST bodies must be urlencoded")
+                script = Path(tmp) / "post.lua"
+                script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n')
+                command += ["-s", str(script)]
+            command.append(url)
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=args.duration + 60
+            )
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed: {done.stderr or done.stdout}")
         return parse_wrk(done.stdout)
@@ -168,13 +183,30 @@ def load(wrk: str | None, url: str, cookie: str, args) -> dict:
         str(args.connections),
         "-d",
         str(args.duration),
-        "-H",
-        header,
+        *flags,
     ]
+    if body is not None:
+        command += ["--method", "POST", "--body", body]
     done = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
     if done.returncode != 0:
         raise RuntimeError(f"loadgen failed: {done.stderr}")
     return json.loads(done.stdout)
+
+
+def request_headers(session: dict[str, str], target: dict) -> dict[str, str]:
+    """What a browser sends: the session and CSRF cookies; for a form post also the CSRF token
+    header and the form's content type, and `HX-Request` where htmx sends the request."""
+    headers = {"Cookie": session["cookie"]}
+    if target.get("htmx"):
+        headers["HX-Request"] = "true"
+    if target.get("form") is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["X-CSRFToken"] = session["csrf"]
+    return headers
+
+
+def request_body(target: dict) -> str | None:
+    return urlencode(target["form"]) if target.get("form") is not None else None
 
 
 # --- Database --------------------------------------------------------------------------------
@@ -185,6 +217,16 @@ def admin_sql(statement: str) -> None:
 
     with psycopg.connect(
         host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(statement)
+
+
+def bench_sql(statement: str) -> None:
+    """One statement in the bench database, in autocommit (VACUUM cannot run in a transaction)."""
+    import psycopg
+
+    with psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=DB_NAME, autocommit=True
     ) as conn:
         conn.execute(statement)
 
@@ -295,12 +337,16 @@ def build_data() -> dict:
         create_accounts,
         personas_for,
     )
+    from linli.demo.register import populate_register
     from linli.places.choices import PlaceKind
     from linli.places.models import Place
 
     started = time.perf_counter()
     world = build_street(seed=2026, size=DEMO_SIZE)
     built = time.perf_counter() - started
+    started = time.perf_counter()
+    register = populate_register(world, seed=2026)
+    register_seconds = time.perf_counter() - started
     personas = personas_for(world)
     users = create_accounts(personas, {p.key: PASSWORD for p in personas})
     committee = world.committees[0]
@@ -317,12 +363,7 @@ def build_data() -> dict:
         )
     # A freshly bulk-loaded table has no planner statistics and no visibility map yet; a live
     # database would have been auto-vacuumed. Do it now so plans are the steady-state ones.
-    import psycopg
-
-    with psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=DB_NAME, autocommit=True
-    ) as conn:
-        conn.execute("VACUUM ANALYZE")
+    bench_sql("VACUUM ANALYZE")
     kinds = dict(Place.objects.values_list("kind").order_by().annotate(n=Count("id")))
     return {
         "world": world,
@@ -331,6 +372,8 @@ def build_data() -> dict:
         "small": small,
         "big": big,
         "build_street_seconds": built,
+        "register": register,
+        "register_seconds": register_seconds,
         "places_by_kind": kinds,
         "committee_children": Place.objects.filter(parent=committee).count(),
     }
@@ -344,22 +387,412 @@ def logged_in_client(user):
     return client
 
 
-def count_queries(client, paths: dict[str, str]) -> dict:
+def client_request(client, target: dict):
+    """The target's request through the test client (which does not check CSRF)."""
+    extra = {"HTTP_HX_REQUEST": "true"} if target.get("htmx") else {}
+    if target.get("form") is not None:
+        return client.post(target["path"], target["form"], **extra)
+    return client.get(target["path"], **extra)
+
+
+def count_queries(client, targets: dict[str, dict]) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     counts = {}
-    for label, path in paths.items():
-        client.get(path)  # warm-up: per-process first-use queries are not the page's cost
+    for label, target in targets.items():
+        client_request(client, target)  # warm-up: per-process first-use queries are not the page's
         with CaptureQueriesContext(connection) as ctx:
-            response = client.get(path)
+            response = client_request(client, target)
         counts[label] = {
-            "path": path,
+            "path": target["path"],
+            "method": "POST" if target.get("form") is not None else "GET",
             "status": response.status_code,
             "queries": len(ctx.captured_queries),
             "sql": [q["sql"] for q in ctx.captured_queries],
         }
     return counts
+
+
+def register_targets(committee) -> dict:
+    """Register pages of committee 0 as its community worker sees them, each in a small and a
+    large case: a name search that finds one resident and one that finds the most (a common
+    surname, first page of 50); an exact phone look-up; the household with the most members
+    and one with a single member. `expect` is a name the page must show."""
+    from django.db.models import Count
+    from django.db.models.functions import Left
+
+    from linli.core.crypto import decrypt
+    from linli.core.scoping import under_q
+    from linli.people.models import Household, Resident
+    from linli.people.selectors import RESIDENTS_PER_PAGE
+
+    active = Resident.objects.filter(under_q(committee.path), status="active")
+    by_surname = (
+        active.annotate(surname=Left("name", 1))
+        .values("surname")
+        .annotate(n=Count("id"))
+        .order_by("-n", "surname")
+    )
+    surname = by_surname[0]["surname"]
+    found = active.filter(name__contains=surname).order_by("path", "name", "id")
+    single = (
+        active.values("name").annotate(n=Count("id")).filter(n=1).order_by("name").first()["name"]
+    )
+    if active.filter(name__contains=single).count() != 1:  # a longer name may contain it
+        single = next(
+            row["name"]
+            for row in active.values("name").annotate(n=Count("id")).filter(n=1).order_by("name")
+            if active.filter(name__contains=row["name"]).count() == 1
+        )
+    # A phone only one resident of the committee has (the search shows every match).
+    phone_hash = (
+        active.exclude(phone_hash="")
+        .values("phone_hash")
+        .annotate(n=Count("id"))
+        .filter(n=1)
+        .order_by("phone_hash")
+        .first()["phone_hash"]
+    )
+    by_phone = active.get(phone_hash=phone_hash)
+    households = (
+        Household.objects.filter(under_q(committee.path))
+        .annotate(n=Count("members"))
+        .order_by("-n", "pk")
+    )
+    large = households.first()
+    small = households.filter(n=1).order_by("pk").first()
+
+    def first_member(household) -> str:
+        return household.members.order_by("id").first().name
+
+    return {
+        "search_name": {
+            "path": f"/people/?{urlencode({'q': surname})}",
+            "expect": found.first().name,
+            "found": found.count(),
+            "shown": min(found.count(), RESIDENTS_PER_PAGE),
+        },
+        "search_name_one": {
+            "path": f"/people/?{urlencode({'q': single})}",
+            "expect": single,
+            "found": 1,
+            "shown": 1,
+        },
+        # As the search box sends it: htmx posts the form, the results fragment comes back.
+        "search_phone": {
+            "path": "/people/",
+            "form": {
+                "q": decrypt(by_phone.phone_cipher),
+                "tag": "",
+                "status": "active",
+                "place": "",
+            },
+            "htmx": True,
+            "expect": by_phone.name,
+            "found": 1,
+            "shown": 1,
+        },
+        "household": {
+            "path": f"/people/households/{large.pk}/",
+            "expect": first_member(large),
+            "members": large.n,
+        },
+        "household_one": {
+            "path": f"/people/households/{small.pk}/",
+            "expect": first_member(small),
+            "members": small.n,
+        },
+    }
+
+
+# --- Import throughput, in-process ------------------------------------------------------------
+
+IMPORT_HEADERS = (
+    "小区",
+    "楼栋",
+    "室号",
+    "姓名",
+    "身份证号",
+    "联系电话",
+    "民族",
+    "户籍状态",
+    "居住状态",
+    "与户主关系",
+    "标签",
+    "迁入日期",
+)
+# People the demo register never draws: ID numbers from a region it does not use (Urumqi) and
+# phones with a prefix it does not use, so every row of a generated file is a new resident.
+IMPORT_REGION = "650102"
+IMPORT_PHONE_PREFIX = "192"
+IMPORT_FIRST_BIRTH = date(1950, 1, 1)
+IMPORT_BIRTH_DAYS = 20_000  # births over 1950-2004; the sequence number tells the rest apart
+IMPORT_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗顾陆沈钱"
+IMPORT_GIVEN = (
+    "建华",
+    "丽娟",
+    "志强",
+    "海燕",
+    "晓明",
+    "秀英",
+    "俊杰",
+    "雨婷",
+    "国平",
+    "美玲",
+    "伟",
+    "敏",
+)
+# (registration, residence) as the sheet writes them, then as stored.
+IMPORT_STATUS = (
+    ("户籍", "人户一致", "registered", "living_registered"),
+    ("来沪", "人在户不在", "migrant", "living_only"),
+)
+IMPORT_RELATIONS = (
+    ("户主", "head"),
+    ("配偶", "spouse"),
+    ("子女", "child"),
+    ("父母", "parent"),
+    ("租户", "tenant"),
+)
+
+
+def import_person(i: int) -> tuple[str, str, str]:
+    """(name, ID number, phone) of the i-th generated person; unique for i < 900 × 20,000."""
+    from linli.people.pii import compose_id_number
+
+    birth = IMPORT_FIRST_BIRTH + timedelta(days=i % IMPORT_BIRTH_DAYS)
+    number = compose_id_number(IMPORT_REGION, birth, 100 + i // IMPORT_BIRTH_DAYS)
+    surname = IMPORT_SURNAMES[i % len(IMPORT_SURNAMES)]
+    given = IMPORT_GIVEN[i // len(IMPORT_SURNAMES) % len(IMPORT_GIVEN)]
+    return surname + given, number, f"{IMPORT_PHONE_PREFIX}{i:08d}"
+
+
+def committee_dwellings(committee) -> list[tuple[int, str, str, str, str]]:
+    """(place id, path, compound, building, room) of the committee's dwellings, in path order."""
+    from linli.core.scoping import under_q
+    from linli.places.choices import PlaceKind
+    from linli.places.models import Place
+
+    dwellings = (
+        Place.objects.filter(under_q(committee.path), kind=PlaceKind.HOUSEHOLD)
+        .select_related("parent__parent")
+        .order_by("path")
+    )
+    return [(d.pk, d.path, d.parent.parent.name, d.parent.name, d.name) for d in dwellings]
+
+
+def write_residents_csv(path: Path, dwellings: list, first: int, count: int, tag: str) -> None:
+    """A residents sheet as a committee keeps it: Chinese headers and words, saved by Excel as
+    "CSV UTF-8" (with a BOM). People are spread over the dwellings; every 20th has a tag."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(IMPORT_HEADERS)
+        for i in range(first, first + count):
+            _pk, _path, compound, building, room = dwellings[i % len(dwellings)]
+            name, number, phone = import_person(i)
+            registration, residence, _r, _s = IMPORT_STATUS[i % len(IMPORT_STATUS)]
+            writer.writerow(
+                [
+                    compound,
+                    building,
+                    room,
+                    name,
+                    number,
+                    phone,
+                    "回族" if i % 25 == 0 else "汉族",
+                    registration,
+                    residence,
+                    IMPORT_RELATIONS[i % len(IMPORT_RELATIONS)][0],
+                    tag if i % 20 == 0 else "",
+                    f"{2010 + i % 15}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                ]
+            )
+
+
+def _copy_text(value) -> str:
+    """One field in COPY's text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    text = str(value)
+    for char, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def raw_copy_payload(dwellings: list, first: int, count: int) -> tuple[list[str], bytes]:
+    """The COPY columns of people_resident and the same people as the import's rows, as the
+    bytes COPY reads: everything (ciphertexts, hashes, masks, dates) computed beforehand with the
+    app's own functions, so the timed part is the database's work only."""
+    from django.utils import timezone
+
+    from linli.people.models import Household, Resident
+    from linli.people.pii import parse_id_number
+    from linli.people.services import pii_assign
+
+    households = dict(
+        Household.objects.filter(place_id__in=[d[0] for d in dwellings]).values_list(
+            "place_id", "pk"
+        )
+    )
+    fields = [f for f in Resident._meta.concrete_fields if not f.primary_key]
+    now = timezone.now()
+    lines = []
+    for i in range(first, first + count):
+        place_id, path, *_names = dwellings[i % len(dwellings)]
+        name, number, phone = import_person(i)
+        _r, _s, registration, residence = IMPORT_STATUS[i % len(IMPORT_STATUS)]
+        parsed = parse_id_number(number)
+        resident = Resident(
+            household_id=households.get(place_id, place_id),  # the copy has no foreign keys
+            path=path,
+            name=name,
+            gender=parsed.gender,
+            birth_date=parsed.birth_date,
+            ethnicity="回族" if i % 25 == 0 else "汉族",
+            registration=registration,
+            residence=residence,
+            relation=IMPORT_RELATIONS[i % len(IMPORT_RELATIONS)][1],
+            created_at=now,
+            updated_at=now,
+        )
+        pii_assign(resident, "id", parsed.value)
+        pii_assign(resident, "phone", phone)
+        lines.append("\t".join(_copy_text(getattr(resident, f.attname)) for f in fields))
+    return [f.column for f in fields], ("\n".join(lines) + "\n").encode()
+
+
+def raw_copy(columns: list[str], payload: bytes) -> float:
+    """Seconds to COPY the rows into an empty copy of people_resident (same columns, defaults
+    and indexes, no foreign keys) and commit, over one psycopg connection."""
+    import psycopg
+
+    with psycopg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=DB_NAME) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_resident_raw (LIKE people_resident INCLUDING ALL)"
+        )
+        conn.execute("TRUNCATE bench_resident_raw")
+        conn.commit()
+        started = time.perf_counter()
+        with conn.cursor().copy(
+            f"COPY bench_resident_raw ({', '.join(columns)}) FROM STDIN"
+        ) as copy:
+            copy.write(payload)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def timed_import(run, committee, path: Path) -> tuple[float, object]:
+    """One run of the engine the way `linli import residents FILE --committee CODE` calls it."""
+    from linli.people.imports import rows_estimate
+    from linli.people.models import ImportKind
+
+    def opener():
+        return path.open("rb")
+
+    started = time.perf_counter()
+    result = run(
+        actor=None,
+        committee=committee,
+        kind=ImportKind.RESIDENTS,
+        opener=opener,
+        file_name=path.name,
+        total=rows_estimate(opener=opener, file_name=path.name),
+    )
+    return time.perf_counter() - started, result
+
+
+def import_memory(path: Path, warm_up: Path, committee_code: str) -> dict:
+    """Peak RSS growth of one import, in a fresh process (bench/import_memory.py)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH_DIR / "import_memory.py"),
+            str(path),
+            "--committee",
+            committee_code,
+            "--warm-up",
+            str(warm_up),
+        ],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"import_memory.py failed:\n{done.stdout}\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def import_bench(committee, rows: int, failures: list[str]) -> dict:
+    """Residents import of `rows` new people into committee 0: dry run, commit, the same file
+    again, each timed once; a raw COPY of the same rows three times between them (median); peak
+    memory of a commit of `rows` and of 2 × `rows` in fresh processes, rolled back."""
+    from linli.people.imports import import_check, import_commit
+    from linli.people.models import Resident, Tag
+
+    dwellings = committee_dwellings(committee)
+    tag = Tag.objects.filter(active=True, sensitive=False).order_by("code").first()
+    out: dict = {"rows": rows, "dwellings": len(dwellings), "committee": committee.code}
+    before = Resident.objects.count()
+    with tempfile.TemporaryDirectory(prefix="linli-bench-") as tmp:
+        # (file, first person, rows): no two files share a person, so every probe inserts
+        # all of its rows, as the timed commit does.
+        files = {
+            "timed": (Path(tmp) / "居民导入.csv", 0, rows),
+            "memory_n": (Path(tmp) / "居民导入-n.csv", rows, rows),
+            "memory_2n": (Path(tmp) / "居民导入-2n.csv", 2 * rows, 2 * rows),
+            "warm_up": (Path(tmp) / "居民导入-warm.csv", 4 * rows, min(rows, 200)),
+        }
+        for path, first, count in files.values():
+            write_residents_csv(path, dwellings, first, count, tag.name if tag else "")
+        out["file_bytes"] = files["timed"][0].stat().st_size
+        columns, payload = raw_copy_payload(dwellings, 0, rows)
+        path = files["timed"][0]
+
+        raw = [raw_copy(columns, payload)]
+        log(f"import: raw COPY of {rows} rows {raw[-1]:.2f}s")
+        seconds, result = timed_import(import_check, committee, path)
+        out["dry_run"] = {"seconds": seconds, **result.counts()}
+        log(f"import: dry run {seconds:.1f}s {result.counts()}")
+        if not result.ok or result.created != rows:
+            failures.append(f"import dry run: {result.counts()} {result.errors[:3]}")
+        raw.append(raw_copy(columns, payload))
+        seconds, result = timed_import(import_commit, committee, path)
+        out["commit"] = {"seconds": seconds, "committed": result.committed, **result.counts()}
+        log(f"import: commit {seconds:.1f}s {result.counts()}")
+        if not result.committed or result.created != rows:
+            failures.append(f"import commit: {result.counts()} {result.errors[:3]}")
+        raw.append(raw_copy(columns, payload))
+        seconds, result = timed_import(import_commit, committee, path)
+        out["again"] = {"seconds": seconds, "committed": result.committed, **result.counts()}
+        log(f"import: same file again {seconds:.1f}s {result.counts()}")
+        if not result.committed or result.unchanged != rows:
+            failures.append(f"import of the same file again: {result.counts()}")
+        out["residents_added"] = Resident.objects.count() - before
+
+        out["raw_copy"] = {"runs_seconds": raw, "seconds": median(raw)}
+        for key in ("raw_copy", "dry_run", "commit", "again"):
+            out[key]["rows_per_second"] = rows / out[key]["seconds"]
+        raw_rate = out["raw_copy"]["rows_per_second"]
+        for key in ("dry_run", "commit", "again"):
+            out[key]["ratio_to_raw"] = out[key]["rows_per_second"] / raw_rate
+
+        warm_up = files["warm_up"][0]
+        out["memory"] = {
+            "n": import_memory(files["memory_n"][0], warm_up, committee.code),
+            "2n": import_memory(files["memory_2n"][0], warm_up, committee.code),
+        }
+        for label, probe in out["memory"].items():
+            log(
+                f"import: memory, {probe['rows']} rows: peak RSS +{probe['growth_kib'] / 1024:.1f} MiB"
+            )
+            if probe["created"] != probe["rows"]:
+                failures.append(f"import memory probe ({label}): {probe}")
+    bench_sql("DROP TABLE IF EXISTS bench_resident_raw")
+    return out
 
 
 # --- gunicorn --------------------------------------------------------------------------------
@@ -413,10 +846,12 @@ def stop_gunicorn(proc: subprocess.Popen | None) -> None:
     log("gunicorn stopped")
 
 
-def fetch(port: int, path: str, cookie: str | None = None) -> tuple[int, str, str]:
+def fetch(
+    port: int, path: str, headers: dict[str, str] | None = None, body: str | None = None
+) -> tuple[int, str, str]:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"} if cookie else {})
+        conn.request("GET" if body is None else "POST", path, body=body, headers=headers or {})
         response = conn.getresponse()
         return response.status, response.getheader("Location") or "", response.read().decode()
     finally:
@@ -439,10 +874,13 @@ def wait_ready(proc: subprocess.Popen, port: int, log_path: Path) -> None:
     sys.exit(f"gunicorn did not answer within 30 s; see {log_path}")
 
 
-def check_pages(port: int, cookie: str, targets: dict[str, dict]) -> None:
-    """wrk only flags status >= 400: make sure nothing redirects (e.g. to the login page)."""
+def check_pages(port: int, session: dict[str, str], targets: dict[str, dict]) -> None:
+    """wrk only flags status >= 400: make sure nothing redirects (e.g. to the login page) and
+    that a post passes the CSRF check and finds what it should."""
     for label, target in targets.items():
-        status, location, body = fetch(port, target["path"], cookie)
+        status, location, body = fetch(
+            port, target["path"], request_headers(session, target), request_body(target)
+        )
         expect = target["expect"]
         if status != 200 or expect not in body:
             sys.exit(
@@ -482,7 +920,28 @@ def figure(path: str, page_runs: list[dict], bare_runs: list[dict]) -> dict:
     }
 
 
-def report(args, tool, figures, descriptions, queries, sql, noise) -> None:
+# Pages whose query count must not depend on the data: (small case, large case, what grows).
+QUERY_CHECKS = {
+    "compound": ("compound_10", "compound_1000", "buildings in the compound"),
+    "search": ("search_name_one", "search_name", "residents found by the search"),
+    "household": ("household_one", "household", "members of the household"),
+}
+
+
+def query_checks(queries: dict) -> dict:
+    return {
+        name: {
+            "small": small,
+            "large": large,
+            "grows": what,
+            "queries": [queries[small]["queries"], queries[large]["queries"]],
+            "equal": queries[small]["queries"] == queries[large]["queries"],
+        }
+        for name, (small, large, what) in QUERY_CHECKS.items()
+    }
+
+
+def report(args, tool, figures, descriptions, queries, sql, noise, register, imported) -> None:
     print()
     print(
         f"Linli bench — gunicorn {args.workers} sync workers, PostgreSQL, {tool.split(' Copyright')[0]}"
@@ -493,16 +952,17 @@ def report(args, tool, figures, descriptions, queries, sql, noise) -> None:
     )
     print()
     header = (
-        f"{'figure':<34}{'page req/s':>11}{'bare req/s':>11}{'ratio':>7}"
-        f"{'page p50':>10}{'bare p50':>10}{'SQL/req':>8}"
+        f"{'figure':<40}{'page req/s':>11}{'bare req/s':>11}{'ratio':>7}"
+        f"{'page p50':>10}{'bare p50':>10}{'p50 ratio':>10}{'SQL/req':>8}"
     )
     print(header)
     print("-" * len(header))
     for label, fig in figures.items():
         print(
-            f"{descriptions[label]:<34}{fig['page']['rps']:>11.1f}{fig['bare']['rps']:>11.1f}"
+            f"{descriptions[label]:<40}{fig['page']['rps']:>11.1f}{fig['bare']['rps']:>11.1f}"
             f"{fig['rps_ratio']:>7.2f}{fig['page']['latency_p50_ms']:>8.1f}ms"
-            f"{fig['bare']['latency_p50_ms']:>8.1f}ms{fig['queries']:>8}"
+            f"{fig['bare']['latency_p50_ms']:>8.1f}ms{fig['latency_p50_ratio']:>10.2f}"
+            f"{fig['queries']:>8}"
         )
     print()
     for label, fig in figures.items():
@@ -514,13 +974,26 @@ def report(args, tool, figures, descriptions, queries, sql, noise) -> None:
             f"(load average {noise['loadavg_before'][0]:.1f} before, {noise['loadavg_after'][0]:.1f} "
             "after); something else is using the CPUs — rerun on a quiet machine before comparing."
         )
-    q_small, q_big = queries["compound_10"]["queries"], queries["compound_1000"]["queries"]
+    checks = query_checks(queries)
+
+    def verdict(name: str) -> str:
+        return "equal" if checks[name]["equal"] else "NOT EQUAL"
+
+    q = {label: entry["queries"] for label, entry in queries.items()}
     print()
     print(
         f"SQL statements per request (in-process, logged-in worker, incl. BEGIN/COMMIT of the "
-        f"session save): bare view {queries['bare']['queries']}, committee "
-        f"{queries['committee']['queries']}, compound with 10 buildings {q_small}, with 1,000 "
-        f"buildings {q_big} — " + ("equal" if q_small == q_big else "NOT EQUAL")
+        f"session save): bare view {q['bare']}, committee {q['committee']}, compound with 10 "
+        f"buildings {q['compound_10']}, with 1,000 buildings {q['compound_1000']} — "
+        + verdict("compound")
+    )
+    print(
+        f"  register: name search finding 1 resident {q['search_name_one']}, finding "
+        f"{register['search_name']['found']} ({register['search_name']['shown']} shown) "
+        f"{q['search_name']} — {verdict('search')}; phone look-up (htmx POST, results only) "
+        f"{q['search_phone']}; household of {register['household_one']['members']} "
+        f"{q['household_one']}, of {register['household']['members']} {q['household']} — "
+        + verdict("household")
     )
     print(
         f"Raw SQL over psycopg (time-boxed loops, median of 3): SELECT 1 {sql['trivial_median_us']:.0f} µs"
@@ -533,6 +1006,35 @@ def report(args, tool, figures, descriptions, queries, sql, noise) -> None:
             f"  subtree count under the {label} ({entry['rows']} rows): {entry['median_us']:.0f} µs "
             f"= {entry['ratio_to_trivial']:.1f} × SELECT 1   [{scan}]"
         )
+    if not imported:
+        return
+    print()
+    print(
+        f"Residents import, in-process, {imported['rows']:,} new people into committee 0 "
+        f"({imported['dwellings']:,} dwellings), run as `linli import residents FILE "
+        f"--committee {imported['committee']}`; ratio = import rows/s ÷ raw COPY rows/s"
+    )
+    rows = [
+        ("raw COPY into a copy of people_resident", imported["raw_copy"], "median of 3"),
+        ("dry run", imported["dry_run"], "validates every row"),
+        ("commit", imported["commit"], "validates, then writes"),
+        ("same file again", imported["again"], "all unchanged"),
+    ]
+    for name, entry, note in rows:
+        ratio = f"{entry['ratio_to_raw']:>7.3f}" if "ratio_to_raw" in entry else f"{'':>7}"
+        print(
+            f"  {name:<41}{entry['seconds']:>7.2f}s{entry['rows_per_second']:>9.0f} rows/s"
+            f"{ratio}  {note}"
+        )
+    memory = imported["memory"]
+    print(
+        "  peak RSS growth of a commit (fresh process, rolled back): "
+        + ", ".join(
+            f"{probe['rows']:,} rows +{probe['growth_kib'] / 1024:.1f} MiB "
+            f"({probe['rows'] / probe['seconds']:.0f} rows/s)"
+            for probe in memory.values()
+        )
+    )
 
 
 def git_state() -> dict:
@@ -560,6 +1062,12 @@ def main() -> int:
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument(
         "--sql-seconds", type=float, default=0.25, help="seconds per raw-SQL measurement [0.25]"
+    )
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=20_000,
+        help="rows of the residents import, N (memory is also measured for 2N); 0 skips it [20000]",
     )
     parser.add_argument(
         "--keep-db", action="store_true", help="do not drop the database at the end"
@@ -593,24 +1101,50 @@ def main() -> int:
         log(
             f"built the demo street in {data['build_street_seconds']:.1f}s: {data['places_by_kind']}"
         )
+        log(f"built its register in {data['register_seconds']:.1f}s: {data['register']}")
 
         client = logged_in_client(data["users"]["worker"])
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        pages = {
-            "committee": f"/places/{committee.pk}/",
-            "compound_10": f"/places/{small.pk}/",
-            "compound_1000": f"/places/{big.pk}/",
+        register = register_targets(committee)
+        targets = {
+            "bare": {"path": "/bench/bare/", "expect": "ok"},
+            "committee": {"path": f"/places/{committee.pk}/", "expect": committee.name},
+            "compound_10": {"path": f"/places/{small.pk}/", "expect": small.name},
+            "compound_1000": {"path": f"/places/{big.pk}/", "expect": big.name},
+            **register,
         }
-        queries = count_queries(client, {"bare": "/bench/bare/", **pages})
+        # Load-tested (the rest only has its queries counted).
+        pages = [
+            "committee",
+            "compound_10",
+            "compound_1000",
+            "search_name",
+            "search_phone",
+            "household",
+        ]
+        queries = count_queries(client, targets)
         for entry in queries.values():
             if entry["status"] != 200:
-                failures.append(f"in-process GET {entry['path']} returned {entry['status']}")
-        q_small, q_big = queries["compound_10"]["queries"], queries["compound_1000"]["queries"]
-        if q_small != q_big:
-            failures.append(
-                f"query count grows with data: {q_small} (10 buildings) vs {q_big} (1,000)"
-            )
+                failures.append(
+                    f"in-process {entry['method']} {entry['path']} returned {entry['status']}"
+                )
+        checks = query_checks(queries)
+        for check in checks.values():
+            if not check["equal"]:
+                small_n, large_n = check["queries"]
+                failures.append(
+                    f"query count grows with the {check['grows']}: {small_n} ({check['small']}) "
+                    f"vs {large_n} ({check['large']})"
+                )
         log("queries per request: " + ", ".join(f"{k} {v['queries']}" for k, v in queries.items()))
+        # The worker's session, and a CSRF cookie for the search posts (any full page sets it).
+        client.get("/people/")
+        csrf = client.cookies[settings.CSRF_COOKIE_NAME].value
+        session = {
+            "cookie": f"{settings.SESSION_COOKIE_NAME}="
+            f"{client.cookies[settings.SESSION_COOKIE_NAME].value}; "
+            f"{settings.CSRF_COOKIE_NAME}={csrf}",
+            "csrf": csrf,
+        }
 
         prefixes = {"committee": committee.path, "street": data["world"].street.path}
         sql = sql_baseline(prefixes, args.sql_seconds, rounds=3)
@@ -627,38 +1161,43 @@ def main() -> int:
         wait_ready(proc, port, gunicorn_log)
         log(f"gunicorn: {args.workers} sync workers on {HOST}:{port} (pid {proc.pid})")
 
-        targets = {
-            "bare": {"path": "/bench/bare/", "expect": "ok"},
-            "committee": {"path": pages["committee"], "expect": committee.name},
-            "compound_10": {"path": pages["compound_10"], "expect": small.name},
-            "compound_1000": {"path": pages["compound_1000"], "expect": big.name},
-        }
-        check_pages(port, cookie, targets)
+        check_pages(port, session, targets)
         quick = argparse.Namespace(**{**vars(args), "duration": 1})
-        for target in targets.values():  # warm-up: DB connections, template cache, imports
-            load(wrk, f"http://{HOST}:{port}{target['path']}", cookie, quick)
+        for label in ["bare", *pages]:  # warm-up: DB connections, template cache, imports
+            target = targets[label]
+            url = f"http://{HOST}:{port}{target['path']}"
+            load(wrk, url, request_headers(session, target), quick, request_body(target))
 
         load_before = os.getloadavg()
         runs: dict[str, list[dict]] = {"bare_for_" + k: [] for k in pages} | {k: [] for k in pages}
         for round_no in range(1, args.runs + 1):
             for label in pages:  # bare, page, bare, page … so drift hits both sides equally
-                for key, path in (("bare_for_" + label, "/bench/bare/"), (label, pages[label])):
-                    result = load(wrk, f"http://{HOST}:{port}{path}", cookie, args)
+                for key, target in (
+                    ("bare_for_" + label, targets["bare"]),
+                    (label, targets[label]),
+                ):
+                    result = load(
+                        wrk,
+                        f"http://{HOST}:{port}{target['path']}",
+                        request_headers(session, target),
+                        args,
+                        request_body(target),
+                    )
                     runs[key].append(result)
                     log(
                         f"round {round_no}/{args.runs} {key:<24} {result['rps']:8.1f} req/s  "
                         f"p50 {result['latency_ms']['p50']:6.1f} ms"
                     )
-        check_pages(port, cookie, targets)  # still logged in, nothing started redirecting
+        check_pages(port, session, targets)  # still logged in, nothing started redirecting
         load_after = os.getloadavg()
         stop_gunicorn(proc)
         proc = None
 
-        figures = {
-            label: figure(path, runs[label], runs["bare_for_" + label])
-            for label, path in pages.items()
-        }
-        for label, fig in figures.items():
+        figures = {}
+        for label in pages:
+            target = targets[label]
+            method = "POST " if target.get("form") is not None else ""
+            fig = figure(method + target["path"], runs[label], runs["bare_for_" + label])
             fig["queries"] = queries[label]["queries"]
             for side in (fig["page"], fig["bare"]):
                 if side["non_2xx_3xx"] or side["socket_errors"]:
@@ -666,6 +1205,7 @@ def main() -> int:
                         f"{label}: {side['non_2xx_3xx']} error responses, "
                         f"{side['socket_errors']} socket errors under load"
                     )
+            figures[label] = fig
         if gunicorn_log.read_text().strip():
             failures.append(f"gunicorn logged errors, see {gunicorn_log}")
         noise = {
@@ -675,12 +1215,21 @@ def main() -> int:
                 max(f["page"]["rps_spread"], f["bare"]["rps_spread"]) for f in figures.values()
             ),
         }
+
+        imported = None
+        if args.import_rows > 0:
+            imported = import_bench(committee, args.import_rows, failures)
+
         descriptions = {
             "committee": f"committee page /places/{committee.pk}/",
             "compound_10": f"compound, 10 bldgs /places/{small.pk}/",
             "compound_1000": f"compound, 1000 bldgs /places/{big.pk}/",
+            "search_name": f"search a surname, {register['search_name']['found']} found",
+            "search_phone": "search a phone (htmx POST)",
+            "household": f"household of {register['household']['members']} "
+            f"{targets['household']['path']}",
         }
-        report(args, tool, figures, descriptions, queries, sql, noise)
+        report(args, tool, figures, descriptions, queries, sql, noise, register, imported)
 
         summary = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -705,12 +1254,21 @@ def main() -> int:
                 "places_by_kind": data["places_by_kind"],
                 "committee_children": data["committee_children"],
                 "build_street_seconds": data["build_street_seconds"],
+                "register": data["register"],
+                "register_seconds": data["register_seconds"],
+            },
+            # What the register figures look at; the phone look-up's number is left out.
+            "register_targets": {
+                label: {k: v for k, v in target.items() if k != "form"}
+                for label, target in register.items()
             },
             "figures": figures,
             "noise": noise,
             "query_counts": queries,
-            "query_count_equal": q_small == q_big,
+            "query_count_equal": checks["compound"]["equal"],
+            "query_count_checks": checks,
             "sql_baseline": sql,
+            "import": imported,
             "runs": runs,
             "failures": failures,
             "total_seconds": time.perf_counter() - T0,

@@ -1,6 +1,7 @@
 """Forms of the spreadsheet import and export pages: field validation only."""
 
 from django import forms
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from linli.people.exports import FORMATS
@@ -57,9 +58,11 @@ class MappingForm(forms.Form):
     def __init__(self, *args, job: ImportJob, **kwargs):
         super().__init__(*args, **kwargs)
         choices = [("", _("— ignore this column —"))]
+        chinese = (get_language() or "").startswith("zh")
         for column in columns_for(job.kind):
-            marker = " *" if column.required else ""
-            choices.append((column.key, f"{column.header} · {column.label}{marker}"))
+            # The Chinese header is the field's name in the Chinese interface.
+            label = column.header if chinese else f"{column.header} · {column.label}"
+            choices.append((column.key, f"{label} *" if column.required else label))
         self.headers = []
         for index, (header, key) in enumerate(job.mapping):
             name = f"column_{index}"

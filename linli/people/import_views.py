@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from linli.people import exports, imports
 from linli.people.forms_import import ExportForm, ImportUploadForm, MappingForm
@@ -37,6 +37,9 @@ def _committees(request, perm: str):
     return committees
 
 
+# The upload holds plaintext ID numbers: keep it out of error reports.
+@sensitive_variables()
+@sensitive_post_parameters()
 @login_required
 def import_start(request):
     committees = _committees(request, MANAGE_REGISTER)
@@ -154,6 +157,7 @@ def import_job_errors(request, pk: int):
     return response
 
 
+@sensitive_variables()
 @sensitive_post_parameters("reason")
 @login_required
 def export(request):

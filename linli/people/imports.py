@@ -32,7 +32,7 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import IO, Any
 
 from django.core.cache import cache
@@ -87,6 +87,7 @@ from linli.places.choices import PlaceKind
 from linli.places.models import Place
 
 BATCH = 1000
+DATE_KEYS = frozenset({"move_in_date", "since"})
 HEADER_SEARCH_ROWS = 10
 MAX_ERRORS_KEPT = 100_000  # a report keeps this many bad rows; the count is always exact
 
@@ -120,6 +121,7 @@ ID_REQUIRED_FOR_PERSON = _("A person owner needs an ID number.")
 BAD_CREDIT_CODE = _("A unified social credit code has 18 letters and digits.")
 ORGANISATION_CONFLICT = _("Same organisation as row %(row)d but with a different %(column)s.")
 CONTACT_INCOMPLETE = _("A contact needs a name.")
+FILE_CHANGED = _("The file changed while it was being imported; nothing was written.")
 FAILED = _("The import stopped unexpectedly; nothing was written. Try again or tell the operator.")
 
 TAG_SEPARATORS = re.compile(r"[、,，;；/\s]+")
@@ -151,11 +153,16 @@ class _RowError(Exception):
 # --- cells --------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
+
+
 def header_key(text: Any) -> str:
     """Comparable form of a header or choice label: case-folded letters and digits only, so
     spaces, `*`, underscores and (full-width) punctuation do not matter."""
-    folded = unicodedata.normalize("NFKC", str(text or "")).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+    return _folded(str(text or ""))
 
 
 def cell_text(value: Any) -> str:
@@ -198,10 +205,11 @@ def cell_date(value: Any) -> dt.date:
 
 
 def cell_bool(value: Any) -> bool:
-    key = header_key(cell_text(value))
-    if key in {"是", "y", "yes", "true", "1", "√", "对"}:
+    text = cell_text(value).casefold()
+    key = header_key(text) or text  # √ and × are not letters
+    if key in {"是", "y", "yes", "true", "1", "√", "✓", "对"}:
         return True
-    if key in {"否", "n", "no", "false", "0", "×", "x", "不是"}:
+    if key in {"否", "n", "no", "false", "0", "×", "✗", "x", "不是"}:
         return False
     raise ValueError(key)
 
@@ -710,11 +718,13 @@ def _data_rows(
         raise
 
     def rows():
+        # Cells become text once here; dates stay as read (a datetime or an Excel day number).
         for number, cells in records:
             values = {}
             for index, column, _header in plan.columns:
-                values[column.key] = cells[index] if index < len(cells) else None
-            if any(cell_text(v) for v in values.values()):
+                cell = cells[index] if index < len(cells) else None
+                values[column.key] = cell if column.key in DATE_KEYS else cell_text(cell)
+            if any(v if isinstance(v, str) else cell_text(v) for v in values.values()):
                 yield number, values
 
     return plan, rows()
@@ -792,9 +802,9 @@ class _PlaceIndex:
                 self.rooms[(parent_id, room_key(name))] = (pk, path)
 
     def dwelling(self, values: dict, *, create: bool = False) -> _Dwelling:
-        compound = cell_text(values.get("compound"))
-        building = cell_text(values.get("building"))
-        room = cell_text(values.get("room"))
+        compound = values.get("compound", "")
+        building = values.get("building", "")
+        room = values.get("room", "")
         compound_id = self.compounds.get(compound)
         if compound_id is None:
             raise _RowError(UNKNOWN_COMPOUND % {"value": compound})
@@ -856,7 +866,7 @@ class _Handler:
         self.plan: _Plan
 
     def text(self, values: dict, key: str, errors: list) -> str:
-        value = cell_text(values.get(key))
+        value = values.get(key, "")
         column = self.columns[key]
         if column.required and not value:
             errors.append(MISSING_VALUE % {"column": self.plan.label(key)})
@@ -866,7 +876,7 @@ class _Handler:
 
     def choice(self, values: dict, key: str, errors: list, default: str = "") -> str:
         column = self.columns[key]
-        raw = cell_text(values.get(key))
+        raw = values.get(key, "")
         if not raw:
             if column.required:
                 errors.append(MISSING_VALUE % {"column": self.plan.label(key)})
@@ -891,7 +901,7 @@ class _Handler:
 
     def phone(self, values: dict, key: str, errors: list) -> str:
         try:
-            return normalize_phone(cell_text(values.get(key)))
+            return normalize_phone(values.get(key, ""))
         except InvalidIdentifier as exc:
             errors.append(COLUMN_ERROR % {"column": self.plan.label(key), "message": exc.message})
             return ""
@@ -1039,6 +1049,22 @@ class _Households(_Handler):
 # --- residents ----------------------------------------------------------------------------------
 
 _STATUS_FIELDS = {"registration", "residence", "relation", "tags"}
+# What comparing a stored resident with a row reads: plain values, not model instances (most
+# rows of a re-import are unchanged), and never the ciphertexts.
+_RESIDENT_FIELDS = (
+    "id",
+    "household_id",
+    "path",
+    "status",
+    "name",
+    "ethnicity",
+    "registration",
+    "residence",
+    "relation",
+    "id_masked",
+    "phone_hash",
+    "phone_masked",
+)
 
 
 @dataclass
@@ -1053,10 +1079,17 @@ class _Person:
 class _Residents(_Handler):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.seen: dict[str, int] = {}
+        self.seen: dict[bytes, int] = {}  # ID hash (16 bytes) -> first row
+        self.note = str(_("Spreadsheet import"))
         self.tag_index = tag_index_load()
         self.tag_codes = dict(Tag.objects.values_list("pk", "code"))
-        self.households: dict[int, tuple[int, str]] = {}  # place id -> (household id, path)
+        # place id -> (household id, path), for the committee's dwellings (not per row).
+        self.households: dict[int, tuple[int, str]] = {
+            place_id: (pk, path)
+            for place_id, pk, path in Household.objects.filter(under_q(self.committee.path))
+            .values_list("place_id", "pk", "path")
+            .iterator(chunk_size=5000)
+        }
 
     def _parse(self, number: int, values: dict) -> _Person | None:
         present = self.plan.present
@@ -1073,8 +1106,8 @@ class _Residents(_Handler):
             raw[key] = self.choice(values, key, errors)
             if len(errors) > before:
                 reported.add(key)
-        raw["phone"] = cell_text(values.get("phone"))
-        raw["ethnicity"] = cell_text(values.get("ethnicity"))
+        raw["phone"] = values.get("phone", "")
+        raw["ethnicity"] = values.get("ethnicity", "")
         raw["tags"] = _split_list(values.get("tags"))
         move_in = self.date(values, "move_in_date", errors) if "move_in_date" in present else None
         try:
@@ -1090,7 +1123,7 @@ class _Residents(_Handler):
                     )
         if clean is not None:
             digest = keyed_hash(clean["id_number"])
-            first = self.seen.setdefault(digest, number)
+            first = self.seen.setdefault(bytes.fromhex(digest), number)
             if first != number:
                 errors.append(DUPLICATE_IN_FILE % {"row": first})
         if errors:
@@ -1100,33 +1133,36 @@ class _Residents(_Handler):
 
     def batch(self, rows, write):
         people = [p for p in (self._parse(n, v) for n, v in rows) if p is not None]
+        # Repeating the partial unique index's condition (id_hash <> '') lets PostgreSQL use it
+        # for a long IN list; it cannot prove that by itself above 100 values.
         existing = {
-            r.id_hash: r
-            for r in Resident.objects.filter(id_hash__in=[p.digest for p in people]).select_related(
-                "household"
-            )
+            r["id_hash"]: r
+            for r in Resident.objects.filter(id_hash__in=[p.digest for p in people])
+            .exclude(id_hash="")
+            .order_by()
+            .values("id_hash", "household__place_id", *_RESIDENT_FIELDS)
         }
         tags_of: dict[int, set[int]] = defaultdict(set)
         for resident_id, tag_id in Resident.tags.through.objects.filter(
-            resident_id__in=[r.pk for r in existing.values()]
+            resident_id__in=[r["id"] for r in existing.values()]
         ).values_list("resident_id", "tag_id"):
             tags_of[resident_id].add(tag_id)
-        self._households_load([p.dwelling for p in people])
         committee_path = self.committee.path
         new, updates = [], []
         for person in people:
-            resident = existing.get(person.digest)
-            if resident is None:
+            stored = existing.get(person.digest)
+            if stored is None:
                 self.result.created += 1
                 new.append(person)
-            elif not resident.path.startswith(committee_path):
+            elif not stored["path"].startswith(committee_path):
                 self.result.error(person.number, DUPLICATE_PERSON % {"where": DUPLICATE_ELSEWHERE})
-            elif resident.status != ResidentStatus.ACTIVE:
+            elif stored["status"] != ResidentStatus.ACTIVE:
                 self.result.error(person.number, NOT_ACTIVE)
             else:
-                change = self._compare(person, resident, tags_of[resident.pk])
+                change = self._compare(person, stored, tags_of[stored["id"]])
                 if change:
                     self.result.updated += 1
+                    resident = Resident(**{k: stored[k] for k in _RESIDENT_FIELDS})
                     updates.append((person, resident, change))
                 else:
                     self.result.unchanged += 1
@@ -1134,14 +1170,6 @@ class _Residents(_Handler):
             self._households_create([p.dwelling for p in people])
             self._create(new)
             self._update(updates, tags_of)
-
-    # Households of the batch's dwellings: loaded once, created (write pass) when missing.
-    def _households_load(self, dwellings: list[_Dwelling]) -> None:
-        wanted = {d.place_id for d in dwellings} - self.households.keys()
-        for pk, place_id, path in Household.objects.filter(place_id__in=wanted).values_list(
-            "pk", "place_id", "path"
-        ):
-            self.households[place_id] = (pk, path)
 
     def _households_create(self, dwellings: list[_Dwelling]) -> None:
         missing = {d.place_id: d.path for d in dwellings if d.place_id not in self.households}
@@ -1151,21 +1179,21 @@ class _Residents(_Handler):
         for household in created:
             self.households[household.place_id] = (household.pk, household.path)
 
-    def _compare(self, person: _Person, resident: Resident, tag_ids: set[int]) -> dict:
+    def _compare(self, person: _Person, stored: dict, tag_ids: set[int]) -> dict:
         """Field -> new value for what the row changes (only columns the file has)."""
         present = self.plan.present
         values = person.values
         change = {}
         for key in ("name", "registration", "residence", "relation"):
-            if getattr(resident, key) != values[key]:
+            if stored[key] != values[key]:
                 change[key] = values[key]
-        if "ethnicity" in present and resident.ethnicity != values["ethnicity"]:
+        if "ethnicity" in present and stored["ethnicity"] != values["ethnicity"]:
             change["ethnicity"] = values["ethnicity"]
-        if "phone" in present and resident.phone_hash != keyed_hash(values["phone"]):
+        if "phone" in present and stored["phone_hash"] != keyed_hash(values["phone"]):
             change["phone"] = values["phone"]
         if "tags" in present and tag_ids != {t.pk for t in values["tags"]}:
             change["tags"] = values["tags"]
-        if resident.household.place_id != person.dwelling.place_id:
+        if stored["household__place_id"] != person.dwelling.place_id:
             change["household"] = person.dwelling.place_id
         return change
 
@@ -1193,7 +1221,7 @@ class _Residents(_Handler):
             kind=kind,
             date=date,
             changes=changes,
-            note=str(_("Spreadsheet import")),
+            note=self.note,
             recorded_by=self.run.recorded_by,
         )
 
@@ -1318,7 +1346,7 @@ class _Owners(_Handler):
         dwelling = self.dwelling(values, errors)
         kind = self.choice(values, "owner_kind", errors, default=OwnerKind.PERSON)
         name = self.text(values, "name", errors)
-        raw_id = cell_text(values.get("id_number"))
+        raw_id = values.get("id_number", "")
         ident = ""
         if kind == OwnerKind.PERSON:
             if not raw_id:
@@ -1340,16 +1368,16 @@ class _Owners(_Handler):
                 )
         phone = self.phone(values, "phone", errors) if "phone" in present else None
         share = None
-        if cell_text(values.get("share")):
+        if values.get("share", ""):
             try:
-                share = parse_share(cell_text(values.get("share")))
+                share = parse_share(values.get("share", ""))
             except ValidationError as exc:
                 errors += [
                     COLUMN_ERROR % {"column": self.plan.label("share"), "message": m}
                     for m in exc.messages
                 ]
         votes = True
-        if cell_text(values.get("votes_for_unit")):
+        if values.get("votes_for_unit", ""):
             try:
                 votes = cell_bool(values.get("votes_for_unit"))
             except ValueError:
@@ -1357,21 +1385,21 @@ class _Owners(_Handler):
                     UNKNOWN_CHOICE
                     % {
                         "column": self.plan.label("votes_for_unit"),
-                        "value": cell_text(values.get("votes_for_unit")),
+                        "value": values.get("votes_for_unit", ""),
                     }
                 )
         since = self.date(values, "since", errors)
         area, source = None, ""
-        if cell_text(values.get("area")):
+        if values.get("area", ""):
             try:
-                area = parse_area(cell_text(values.get("area")))
+                area = parse_area(values.get("area", ""))
             except ValidationError as exc:
                 errors += [
                     COLUMN_ERROR % {"column": self.plan.label("area"), "message": m}
                     for m in exc.messages
                 ]
             source = self.choice(values, "area_source", errors, default=AreaSource.REGISTRY)
-        elif cell_text(values.get("area_source")):
+        elif values.get("area_source", ""):
             errors.append(AREA_SOURCE_WITHOUT_AREA)
         digest = keyed_hash(ident)
         key = ("id", digest) if digest else ("name", kind, name)
@@ -1434,7 +1462,9 @@ class _Owners(_Handler):
         ]
         if new_person_digests:
             residents = dict(
-                Resident.objects.filter(id_hash__in=new_person_digests).values_list("id_hash", "pk")
+                Resident.objects.filter(id_hash__in=new_person_digests)
+                .exclude(id_hash="")
+                .values_list("id_hash", "pk")
             )
         new_owners: dict[tuple, Owner] = {}
         changed_owners: dict[tuple, Owner] = {}
@@ -1544,7 +1574,7 @@ class _Owners(_Handler):
         names = {r.name for r in rows if not r.digest and r.key not in self.owners}
         scope = Owner.objects.filter(committee=self.committee)
         if digests:
-            for owner in scope.filter(id_hash__in=digests):
+            for owner in scope.filter(id_hash__in=digests).exclude(id_hash=""):
                 self.owners[("id", owner.id_hash)] = owner
         if names:
             for owner in scope.filter(id_hash="", name__in=names):
@@ -1749,7 +1779,11 @@ def import_commit(
     total: int = 0,
     sha256: str = "",
 ) -> ImportResult:
-    """Validate the whole file; if every row is good, write all of it in one transaction."""
+    """Validate the whole file; if every row is good, write all of it in one transaction.
+
+    `sha256` is the digest of content that cannot change (a stored upload); without it the file
+    is hashed before and after, so a file edited between the two passes writes nothing."""
+    digest = sha256 or file_sha256(opener)
     checked = import_check(
         actor=actor,
         committee=committee,
@@ -1774,6 +1808,8 @@ def import_commit(
                 progress_offset=checked.rows,
                 progress_total=2 * checked.rows,
             )
+            if not sha256 and file_sha256(opener) != digest:
+                result.error(1, FILE_CHANGED)
             if not result.ok:
                 raise _Rollback
             result.committed = True
@@ -1785,7 +1821,7 @@ def import_commit(
                 changes={
                     "kind": str(kind),
                     "file": file_name,
-                    "sha256": sha256 or file_sha256(opener),
+                    "sha256": digest,
                     **result.counts(),
                 },
             )

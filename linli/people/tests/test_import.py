@@ -20,6 +20,7 @@ from linli.core.scoping import path_segment, under_q
 from linli.people.choices import EventKind
 from linli.people.imports import (
     building_key,
+    cell_bool,
     cell_date,
     cell_text,
     import_check,
@@ -133,7 +134,7 @@ def register_counts():
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (dt.datetime(2020, 1, 2, 0, 0), dt.date(2020, 1, 2)),
+        (dt.datetime(2020, 1, 2, 0, 0), dt.date(2020, 1, 2)),  # noqa: DTZ001 (as openpyxl reads)
         ("2020-01-02", dt.date(2020, 1, 2)),
         ("2020/1/2", dt.date(2020, 1, 2)),
         ("2020.1.2", dt.date(2020, 1, 2)),
@@ -158,6 +159,13 @@ def test_numbers_typed_into_excel_come_back_as_text():
 @pytest.mark.parametrize("name", ["3号楼", "3号", "3幢", "3栋", "3", " 3 号楼", "３号楼"])
 def test_building_numbers_are_tolerant(name):
     assert building_key(name) == building_key("3号楼")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("是", True), ("√", True), ("否", False), ("×", False)]
+)
+def test_yes_and_no(raw, expected):
+    assert cell_bool(raw) is expected
 
 
 def test_room_numbers_are_tolerant():
@@ -442,6 +450,7 @@ def test_owner_rows_are_checked(committee, tmp_path):
         [A, "1号楼", "101室", "个人", "丙", an_id_number(), "", "", "", "", "71", "产证"],
         [A, "1号楼", "201室", "个人", "丁", "", "", "", "", "", "", ""],  # no ID
         [A, "1号楼", "202室", "单位", "某公司", "123", "", "1.5", "", "", "-3", ""],
+        [A, "2号楼", "101室", "开发商", "某开发商", "", "", "", "也许", "", "80", "估计"],
     ]
     path = write_csv(tmp_path / "o.csv", make_samples.OWNER_HEADERS, rows)
     result = commit(committee, "owners", path)
@@ -452,7 +461,8 @@ def test_owner_rows_are_checked(committee, tmp_path):
     assert "needs an ID number" in found[6]
     assert "credit code" in found[7] and "Floor area" in found[7]
     assert "A share is a fraction" in found[7]
-    assert set(found) == {3, 4, 5, 6, 7}
+    assert "投票代表: unknown value 也许" in found[8] and "面积来源: unknown value 估计" in found[8]
+    assert set(found) == {3, 4, 5, 6, 7, 8}
     assert not Owner.objects.exists()
 
 
@@ -503,7 +513,7 @@ def _many_rows(count: int, start: int) -> list:
                 phone=f"139{i:08d}",
                 tags="志愿者",
                 relation="其他",
-            )  # fmt: skip
+            )
         )
     return rows
 

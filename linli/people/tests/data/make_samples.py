@@ -31,7 +31,7 @@ def person_id(birth: dt.date, sequence: int) -> str:
 # registration, residence, relation, tags, move-in date)
 PEOPLE = [
     [COMPOUNDS[0], "1号楼", "101室", "王建国", person_id(dt.date(1956, 3, 14), 11),
-     13812345678.0, "汉族", "户籍", "人户一致", "户主", "党员", dt.datetime(2001, 5, 1)],
+     13812345678.0, "汉族", "户籍", "人户一致", "户主", "党员", dt.datetime(2001, 5, 1)],  # noqa: DTZ001
     [COMPOUNDS[0], "1号楼", "101室", "李秀英", person_id(dt.date(1958, 9, 2), 22),
      "13912345678", "汉", "户籍", "人户一致", "配偶", "", "2001/5/1"],
     [COMPOUNDS[0], "1号", "102", "陈志强", "310104820617013",  # an old 15-digit card
