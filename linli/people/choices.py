@@ -101,6 +101,24 @@ class SocialOrgKind(models.TextChoices):
     FOUNDATION = "foundation", _("Foundation (基金会)")
 
 
+class ImportKind(models.TextChoices):
+    """What a spreadsheet import or export holds, one shape per kind."""
+
+    HOUSEHOLDS = "households", _("Households")
+    RESIDENTS = "residents", _("Residents")
+    OWNERS = "owners", _("Owners and units")
+    ORGANISATIONS = "organisations", _("Organisations")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", _("Uploaded")
+    VALIDATING = "validating", _("Checking")
+    VALIDATED = "validated", _("Checked")
+    COMMITTING = "committing", _("Importing")
+    COMMITTED = "committed", _("Imported")
+    FAILED = "failed", _("Failed")
+
+
 ETHNICITIES = [
     "汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族",
     "满族", "侗族", "瑶族", "白族", "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族",

@@ -4,9 +4,10 @@ from django import forms
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from linli.people.choices import ImportKind
 from linli.people.exports import FORMATS
 from linli.people.imports import columns_for
-from linli.people.models import ImportJob, ImportKind
+from linli.people.models import ImportJob
 from linli.people.services import MIN_REASON, REASON_REQUIRED
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024

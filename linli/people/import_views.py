@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
 from linli.people import exports, imports
+from linli.people.choices import ImportStatus
 from linli.people.forms_import import ExportForm, ImportUploadForm, MappingForm
-from linli.people.models import ImportJob, ImportStatus
+from linli.people.models import ImportJob
 from linli.people.perms import MANAGE_REGISTER, REVEAL_PII, VIEW_REGISTER
 
 REPORT_ROWS_SHOWN = 1000

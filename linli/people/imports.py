@@ -48,6 +48,8 @@ from linli.people.choices import (
     AreaSource,
     EventKind,
     HouseholdType,
+    ImportKind,
+    ImportStatus,
     OrganisationKind,
     OwnerKind,
     Registration,
@@ -60,8 +62,6 @@ from linli.people.choices import (
 from linli.people.models import (
     Household,
     ImportJob,
-    ImportKind,
-    ImportStatus,
     Organisation,
     Owner,
     Ownership,

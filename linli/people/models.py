@@ -17,6 +17,8 @@ from linli.people.choices import (
     EventKind,
     Gender,
     HouseholdType,
+    ImportKind,
+    ImportStatus,
     OrganisationKind,
     OwnerKind,
     Registration,
@@ -443,24 +445,6 @@ class OrganisationContact(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class ImportKind(models.TextChoices):
-    """What a spreadsheet import or export holds, one shape per kind."""
-
-    HOUSEHOLDS = "households", _("Households")
-    RESIDENTS = "residents", _("Residents")
-    OWNERS = "owners", _("Owners and units")
-    ORGANISATIONS = "organisations", _("Organisations")
-
-
-class ImportStatus(models.TextChoices):
-    UPLOADED = "uploaded", _("Uploaded")
-    VALIDATING = "validating", _("Checking")
-    VALIDATED = "validated", _("Checked")
-    COMMITTING = "committing", _("Importing")
-    COMMITTED = "committed", _("Imported")
-    FAILED = "failed", _("Failed")
 
 
 class ImportJob(models.Model):

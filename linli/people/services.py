@@ -65,6 +65,10 @@ SHARE_INVALID = _("A share is a fraction above 0 and at most 1, e.g. 0.5.")
 NOT_PERMITTED = _("You may not change this register.")
 
 PII_FIELDS = ("id", "phone")
+# Built once: `TextChoices.values` builds a new list on every access (a hot path on import).
+_REGISTRATION = frozenset(Registration.values)
+_RESIDENCE = frozenset(Residence.values)
+_RELATION = frozenset(Relation.values)
 MIN_REASON = 4
 
 
@@ -165,11 +169,11 @@ def resident_values_clean(
         errors["ethnicity"] = [UNKNOWN_ETHNICITY % {"value": ethnicity}]
     values["ethnicity"] = ethnicity
     for field, choices, value in (
-        ("registration", Registration, registration),
-        ("residence", Residence, residence),
-        ("relation", Relation, relation),
+        ("registration", _REGISTRATION, registration),
+        ("residence", _RESIDENCE, residence),
+        ("relation", _RELATION, relation),
     ):
-        if value not in choices.values:
+        if value not in choices:
             errors[field] = [_("Choose one of the listed values.")]
         values[field] = value
     if tags:

@@ -4,9 +4,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.people.choices import ImportKind
 from linli.people.exports import FORMATS, register_export
 from linli.people.imports import committee_by_code
-from linli.people.models import ImportKind
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.people.choices import ImportKind
 from linli.people.imports import committee_by_code, import_check, import_commit, rows_estimate
-from linli.people.models import ImportKind
 
 
 class Command(BaseCommand):
