@@ -401,7 +401,7 @@ def count_queries(client, targets: dict[str, dict]) -> dict:
 
     counts = {}
     for label, target in targets.items():
-        client_request(client, target)  # warm-up: per-process first-use queries are not the page's
+        client_request(client, target)  # warm-up: first-use queries are not the page's cost
         with CaptureQueriesContext(connection) as ctx:
             response = client_request(client, target)
         counts[label] = {
@@ -772,6 +772,8 @@ def import_bench(committee, rows: int, failures: list[str]) -> dict:
         if not result.committed or result.unchanged != rows:
             failures.append(f"import of the same file again: {result.counts()}")
         out["residents_added"] = Resident.objects.count() - before
+        if out["residents_added"] != rows:
+            failures.append(f"the import added {out['residents_added']} residents, not {rows}")
 
         out["raw_copy"] = {"runs_seconds": raw, "seconds": median(raw)}
         for key in ("raw_copy", "dry_run", "commit", "again"):
@@ -785,6 +787,10 @@ def import_bench(committee, rows: int, failures: list[str]) -> dict:
             "n": import_memory(files["memory_n"][0], warm_up, committee.code),
             "2n": import_memory(files["memory_2n"][0], warm_up, committee.code),
         }
+        small, large = out["memory"]["n"], out["memory"]["2n"]
+        out["memory_bytes_per_extra_row"] = (
+            (large["growth_kib"] - small["growth_kib"]) * 1024 / (large["rows"] - small["rows"])
+        )
         for label, probe in out["memory"].items():
             log(
                 f"import: memory, {probe['rows']} rows: peak RSS +{probe['growth_kib'] / 1024:.1f} MiB"
@@ -1010,30 +1016,31 @@ def report(args, tool, figures, descriptions, queries, sql, noise, register, imp
         return
     print()
     print(
-        f"Residents import, in-process, {imported['rows']:,} new people into committee 0 "
-        f"({imported['dwellings']:,} dwellings), run as `linli import residents FILE "
-        f"--committee {imported['committee']}`; ratio = import rows/s ÷ raw COPY rows/s"
+        f"Residents import, in-process: {imported['rows']:,} new people into committee 0 "
+        f"({imported['dwellings']:,} dwellings), as `linli import residents FILE --committee "
+        f"{imported['committee']}`"
     )
+    print(f"  {'':<44}{'time':>8}{'rows/s':>9}{'÷ raw':>8}")
     rows = [
-        ("raw COPY into a copy of people_resident", imported["raw_copy"], "median of 3"),
+        ("raw COPY of the same rows (median of 3)", imported["raw_copy"], ""),
         ("dry run", imported["dry_run"], "validates every row"),
-        ("commit", imported["commit"], "validates, then writes"),
-        ("same file again", imported["again"], "all unchanged"),
+        ("commit", imported["commit"], "validates all, then writes"),
+        ("same file again", imported["again"], "every row unchanged"),
     ]
     for name, entry, note in rows:
-        ratio = f"{entry['ratio_to_raw']:>7.3f}" if "ratio_to_raw" in entry else f"{'':>7}"
+        ratio = entry.get("ratio_to_raw", 1.0)
         print(
-            f"  {name:<41}{entry['seconds']:>7.2f}s{entry['rows_per_second']:>9.0f} rows/s"
-            f"{ratio}  {note}"
+            f"  {name:<44}{entry['seconds']:>7.2f}s{entry['rows_per_second']:>9,.0f}"
+            f"{ratio:>8.3f}  {note}"
         )
     memory = imported["memory"]
     print(
         "  peak RSS growth of a commit (fresh process, rolled back): "
         + ", ".join(
-            f"{probe['rows']:,} rows +{probe['growth_kib'] / 1024:.1f} MiB "
-            f"({probe['rows'] / probe['seconds']:.0f} rows/s)"
+            f"{probe['rows']:,} rows +{probe['growth_kib'] / 1024:.1f} MiB"
             for probe in memory.values()
         )
+        + f" — {imported['memory_bytes_per_extra_row']:.0f} bytes per extra row"
     )
 
 
@@ -1073,6 +1080,8 @@ def main() -> int:
         "--keep-db", action="store_true", help="do not drop the database at the end"
     )
     args = parser.parse_args()
+    if args.import_rows * 5 > 900 * IMPORT_BIRTH_DAYS:  # the files hold 5N distinct people
+        parser.error(f"--import-rows is at most {900 * IMPORT_BIRTH_DAYS // 5}")
 
     # SIGTERM (e.g. from make or CI) should clean up like Ctrl-C does.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -1224,7 +1233,8 @@ def main() -> int:
             "committee": f"committee page /places/{committee.pk}/",
             "compound_10": f"compound, 10 bldgs /places/{small.pk}/",
             "compound_1000": f"compound, 1000 bldgs /places/{big.pk}/",
-            "search_name": f"search a surname, {register['search_name']['found']} found",
+            "search_name": f"search a surname ({register['search_name']['found']} found, "
+            f"{register['search_name']['shown']} shown)",
             "search_phone": "search a phone (htmx POST)",
             "household": f"household of {register['household']['members']} "
             f"{targets['household']['path']}",

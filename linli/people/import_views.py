@@ -77,7 +77,8 @@ def import_job(request, pk: int):
         "job": job,
         "form": MappingForm(job=job),
         "running": job.status in imports.RUNNING,
-        "editable": job.status not in (*imports.RUNNING, ImportStatus.COMMITTED),
+        "editable": bool(job.content_cipher)
+        and job.status not in (*imports.RUNNING, ImportStatus.COMMITTED),
         "can_commit": job.status == ImportStatus.VALIDATED and report.get("errors") == 0,
         "report": report,
         "bad_rows": bad_rows[:REPORT_ROWS_SHOWN],

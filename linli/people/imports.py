@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -91,6 +92,10 @@ DATE_KEYS = frozenset({"move_in_date", "since"})
 HEADER_SEARCH_ROWS = 10
 MAX_ERRORS_KEPT = 100_000  # a report keeps this many bad rows; the count is always exact
 
+EXPIRED = _(
+    "This upload was never imported and its file has been deleted after %(days)d days. "
+    "Upload it again to import it."
+)
 UNSUPPORTED_TYPE = _("Upload an .xlsx or .csv file (save an older .xls file as .xlsx first).")
 UNREADABLE = _("The file cannot be read as an .xlsx workbook or a CSV file.")
 NO_HEADER = _("The file is empty: no header row was found.")
@@ -1867,6 +1872,30 @@ def import_job_create(
         rows_total=rows_estimate(opener=opener, file_name=file_name),
         created_by=actor,
     )
+
+
+def import_jobs_purge(*, days: int = 7) -> int:
+    """Wipe the stored files of imports not committed within `days` (they hold plaintext
+    identifiers, so they are kept no longer than the import needs). Returns how many."""
+    cutoff = timezone.now() - dt.timedelta(days=days)
+    stale = ImportJob.objects.filter(updated_at__lt=cutoff).exclude(content_cipher="")
+    stale = stale.exclude(status__in=RUNNING)
+    count = 0
+    for job in stale.iterator():
+        job.content_cipher = ""
+        job.status = ImportStatus.FAILED
+        with translation.override(settings.LANGUAGE_CODE):  # the UI's language, not the shell's
+            job.report = {**job.report, "failure": str(EXPIRED % {"days": days})}
+        job.save(update_fields=["content_cipher", "status", "report", "updated_at"])
+        audit_record(
+            actor=None,
+            action="people.import.purge",
+            obj=job,
+            place=job.committee,
+            changes={"file": job.file_name, "days": days},
+        )
+        count += 1
+    return count
 
 
 def import_job_map(*, actor, job: ImportJob, mapping: dict[str, str]) -> ImportJob:

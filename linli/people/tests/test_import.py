@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from openpyxl import Workbook
 
 from linli.core.crypto import decrypt_bytes
@@ -696,3 +696,20 @@ def test_a_stranger_gets_404_on_another_committees_job(client_as, committee):
 def test_roles_without_manage_register_cannot_reach_the_import(client_as):
     for key in ("gridworker", "selfgov", "resident"):
         assert client_as(key).get(reverse("people:import")).status_code == 404
+
+
+def test_uploads_never_committed_are_wiped_after_a_week(client_as, committee):
+    client = client_as("worker")
+    _upload(client, committee, DATA / "residents_fixed.xlsx")
+    _upload(client, committee, DATA / "residents_messy.xlsx")
+    old, recent = ImportJob.objects.order_by("pk")
+    ImportJob.objects.filter(pk=old.pk).update(updated_at=timezone.now() - dt.timedelta(days=8))
+    call_command("import_purge", stdout=io.StringIO())
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.content_cipher == "" and old.status == "failed"
+    assert recent.content_cipher != ""
+    assert AuditEvent.objects.filter(action="people.import.purge", object_id=str(old.pk)).exists()
+    page = client.get(reverse("people:import_job", args=[old.pk])).content.decode()
+    assert 'role="alert"' in page
+    assert reverse("people:import_dry_run", args=[old.pk]) not in page
