@@ -59,6 +59,9 @@ EARLIEST_BIRTH = dt.date(1890, 1, 1)
 
 ID_LENGTH_ERROR = _("An ID number has 18 characters (or 15 digits for an old card).")
 ID_CHARS_ERROR = _("An ID number is digits only, with X allowed as the last character.")
+MASKED_ERROR = _(
+    "This number is masked (as in an export without revealing); importing needs the full number."
+)
 ID_REGION_ERROR = _("The ID number does not start with a valid region code.")
 ID_DATE_ERROR = _("The birth date inside the ID number is not a valid date.")
 ID_CHECK_ERROR = _("The ID number's check character is wrong; please check for a mistyped digit.")
@@ -90,6 +93,8 @@ def check_char(first17: str) -> str:
 def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
     """Validate and normalize an ID number; 15-digit first-generation numbers are upgraded."""
     value = re.sub(r"[\s\u3000-]", "", str(raw or "")).upper()
+    if "*" in value:
+        raise InvalidIdentifier(MASKED_ERROR)
     if len(value) == 15:
         if not value.isdigit():
             raise InvalidIdentifier(ID_CHARS_ERROR)
@@ -123,6 +128,8 @@ def normalize_phone(raw: str) -> str:
         value = value[4:]
     if not value:
         return ""
+    if "*" in value:
+        raise InvalidIdentifier(MASKED_ERROR)
     if not value.isdigit():
         raise InvalidIdentifier(PHONE_ERROR)
     if len(value) == 11 and re.fullmatch(r"1[3-9]\d{9}", value):

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from linli.people.pii import (
     InvalidIdentifier,
@@ -15,6 +16,13 @@ from linli.people.pii import (
 )
 
 TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # The messages are matched by their English source text.
+    with translation.override("en"):
+        yield
 
 
 def test_it_accepts_a_valid_number_and_derives_birth_date_and_gender():
@@ -82,6 +90,15 @@ def test_phone_normalization(raw, normalized):
 def test_bad_phones_are_refused(raw):
     with pytest.raises(InvalidIdentifier):
         normalize_phone(raw)
+
+
+def test_a_masked_value_from_an_export_is_named_as_such():
+    for parse, masked in (
+        (parse_id_number, "310104********131X"),
+        (normalize_phone, "138****5678"),
+    ):
+        with pytest.raises(InvalidIdentifier, match="masked"):
+            parse(masked)
 
 
 def test_masks_follow_the_project_policy():
