@@ -73,9 +73,16 @@ def search(request):
     place = None
     if filters.get("place"):
         place = selectors.register_place_get(viewer=request.user, pk=filters["place"])
+    q = filters.get("q", "")
+    # A number in a link would sit in server logs and browser history: look it up only when
+    # it arrives in a POST from the search box.
+    identifier_in_url = request.method == "GET" and selectors.classify_query(q)[0] in (
+        selectors.LOOKUP_ID,
+        selectors.LOOKUP_PHONE,
+    )
     result = selectors.resident_search(
         viewer=request.user,
-        q=filters.get("q", ""),
+        q="" if identifier_in_url else q,
         tag=filters.get("tag", ""),
         status=filters.get("status") or "active",
         place=place,
@@ -100,6 +107,7 @@ def search(request):
         "page": result.page,
         "place": place,
         "query": query,
+        "identifier_in_url": identifier_in_url,
         "base_query": f"{base_query}&" if base_query else "",
     }
     template = "people/search.html#results" if request.htmx else "people/search.html"

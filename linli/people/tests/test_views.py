@@ -184,6 +184,9 @@ def test_exact_lookups_say_so_and_do_not_echo_the_number(client_as, register):
     assert 'data-lookup="phone"' in spaced.content.decode() and "周梅" in spaced.content.decode()
     by_name = client.get(reverse("people:search"), {"q": "周"})
     assert 'data-lookup="name"' in by_name.content.decode()
+    # A number in a link is not looked up (it would sit in logs and browser history).
+    linked = client.get(reverse("people:search"), {"q": "13966667777"}).content.decode()
+    assert 'data-refused="identifier-in-url"' in linked and 'data-lookup="phone"' not in linked
 
 
 def test_typing_in_the_search_box_returns_only_the_results(client_as, register):
