@@ -81,6 +81,7 @@ from linli.people.services import (
     parse_area,
     parse_share,
     pii_assign,
+    resident_snapshot,
     resident_values_clean,
     tag_index_load,
 )
@@ -1203,19 +1204,8 @@ class _Residents(_Handler):
         return change
 
     def _snapshot(self, resident: Resident, tag_codes: list[str]) -> dict:
-        # The same shape services._snapshot records, so imported history reads like typed history.
-        return {
-            "name": resident.name,
-            "id": resident.id_masked,
-            "phone": resident.phone_masked,
-            "ethnicity": resident.ethnicity,
-            "registration": resident.registration,
-            "residence": resident.residence,
-            "relation": resident.relation,
-            "status": resident.status,
-            "household": resident.household_id,
-            "tags": sorted(tag_codes),
-        }
+        # The shape the services record, so imported history reads like typed history.
+        return resident_snapshot(resident, tag_codes)
 
     def _event(self, resident: Resident, kind: str, date: dt.date, changes: dict, household=None):
         household_id, path = household or (resident.household_id, resident.path)

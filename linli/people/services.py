@@ -236,7 +236,10 @@ def _check_date(date: dt.date) -> None:
         raise ValidationError({"date": FUTURE_DATE})
 
 
-def _snapshot(resident: Resident) -> dict:
+def resident_snapshot(resident: Resident, tag_codes: list[str] | None = None) -> dict:
+    """What a resident event records of a person (masks only for identifiers)."""
+    if tag_codes is None:
+        tag_codes = [t.code for t in resident.tags.all()] if resident.pk else []
     return {
         "name": resident.name,
         "id": resident.id_masked,
@@ -247,7 +250,7 @@ def _snapshot(resident: Resident) -> dict:
         "relation": resident.relation,
         "status": resident.status,
         "household": resident.household_id,
-        "tags": sorted(t.code for t in resident.tags.all()) if resident.pk else [],
+        "tags": sorted(tag_codes),
     }
 
 
@@ -333,7 +336,7 @@ def resident_create(
     resident.full_clean(exclude=["household"])
     resident.save()
     resident.tags.set(tags)
-    after = _snapshot(resident)
+    after = resident_snapshot(resident)
     _event(
         actor=actor,
         resident=resident,
@@ -363,7 +366,7 @@ def resident_update(*, actor, resident: Resident, date: dt.date, note: str = "",
     _check_manage(actor, resident.path)
     _check_date(date)
     values = resident_values_clean(**raw)
-    before = _snapshot(resident)
+    before = resident_snapshot(resident)
     if "id_number" in values:
         digest = keyed_hash(values["id_number"])
         if digest != resident.id_hash and Resident.objects.filter(id_hash=digest).exists():
@@ -380,7 +383,7 @@ def resident_update(*, actor, resident: Resident, date: dt.date, note: str = "",
     resident.full_clean(exclude=["household"])
     resident.save()
     resident.tags.set(tags)
-    changes = _changes(before, _snapshot(resident))
+    changes = _changes(before, resident_snapshot(resident))
     if changes:
         kind = (
             EventKind.STATUS
