@@ -6,6 +6,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.accounts.roles import SECOND_FACTOR_ROLES, Role
@@ -40,47 +41,47 @@ class Command(BaseCommand):
         if Place.objects.filter(code=DEMO_STREET_CODE).exists():
             self.stdout.write("Demo street already loaded.")
         else:
-            started = time.monotonic()
-            world = build_street(seed=seed, size=DEMO_SIZE)
-            built = time.monotonic()
-            register = populate_register(world, seed=seed, residents=DEMO_SIZE.residents)
-            register_seconds = time.monotonic() - built
-            personas = personas_for(world)
-            passwords = {p.key: generate_password() for p in personas}
-            users = create_accounts(personas, passwords)
-            accounts = []
-            for p in personas:
-                entry = {
-                    "username": p.username,
-                    "password": passwords[p.key],
-                    "role": p.role,
-                    "name": p.display_name,
-                    "place": p.place.name,
-                }
-                if p.role in SECOND_FACTOR_ROLES:
-                    device = TOTPDevice.objects.create(
-                        user=users[p.key], name="demo", confirmed=True
-                    )
-                    entry["totp_key"] = device.key
-                accounts.append(entry)
-            os.makedirs(os.path.dirname(accounts_file), exist_ok=True)
-            with open(
-                os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
-            ) as fh:
-                json.dump(accounts, fh, ensure_ascii=False, indent=1)
-            counts = {
-                k: Place.objects.filter(kind=k).count()
-                for k in ("committee", "compound", "building", "household")
-            }
-            self.stdout.write(
-                f"Demo street built in {time.monotonic() - started:.1f}s: "
-                + ", ".join(f"{n} {k}s" for k, n in counts.items())
-            )
-            self.stdout.write(
-                f"Register filled in {register_seconds:.1f}s: "
-                + ", ".join(f"{k} {n}" for k, n in register.items())
-            )
+            self._load(seed, accounts_file)
         self._print_accounts(accounts_file)
+
+    @transaction.atomic  # all or nothing: a failed load leaves nothing half-built to skip next time
+    def _load(self, seed: int, accounts_file: str) -> None:
+        started = time.monotonic()
+        world = build_street(seed=seed, size=DEMO_SIZE)
+        built = time.monotonic()
+        register = populate_register(world, seed=seed, residents=DEMO_SIZE.residents)
+        register_seconds = time.monotonic() - built
+        personas = personas_for(world)
+        passwords = {p.key: generate_password() for p in personas}
+        users = create_accounts(personas, passwords)
+        accounts = []
+        for p in personas:
+            entry = {
+                "username": p.username,
+                "password": passwords[p.key],
+                "role": p.role,
+                "name": p.display_name,
+                "place": p.place.name,
+            }
+            if p.role in SECOND_FACTOR_ROLES:
+                device = TOTPDevice.objects.create(user=users[p.key], name="demo", confirmed=True)
+                entry["totp_key"] = device.key
+            accounts.append(entry)
+        os.makedirs(os.path.dirname(accounts_file), exist_ok=True)
+        with open(os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            json.dump(accounts, fh, ensure_ascii=False, indent=1)
+        counts = {
+            k: Place.objects.filter(kind=k).count()
+            for k in ("committee", "compound", "building", "household")
+        }
+        self.stdout.write(
+            f"Demo street and register loaded in {time.monotonic() - started:.1f}s: "
+            + ", ".join(f"{n} {k}s" for k, n in counts.items())
+        )
+        self.stdout.write(
+            f"Register filled in {register_seconds:.1f}s: "
+            + ", ".join(f"{k} {n}" for k, n in register.items())
+        )
 
     def _print_accounts(self, accounts_file: str) -> None:
         try:
