@@ -43,11 +43,6 @@ class HomeCard:
     links: list[tuple[str, str]] = field(default_factory=list)
 
 
-# The importer's page (people:import) is built apart; its path is fixed, so the card links to
-# it literally and a missing URL name cannot break the home page.
-REGISTER_IMPORT_PATH = "/people/import/"
-
-
 def _register_links(g, place: Place, *, own: bool) -> list[tuple[str, str]]:
     """Links of the community register for a role that sees it."""
     profile = reverse("people:profile", args=[place.pk]) if own else reverse("people:profile_roots")
@@ -57,7 +52,7 @@ def _register_links(g, place: Place, *, own: bool) -> list[tuple[str, str]]:
         (profile, _("Community profile")),
     ]
     if MANAGE_REGISTER in g.perms:
-        links.append((REGISTER_IMPORT_PATH, _("Import a spreadsheet")))
+        links.append((reverse("people:import"), _("Import a spreadsheet")))
     return links
 
 
