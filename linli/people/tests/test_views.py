@@ -510,3 +510,27 @@ def test_administrators_keep_the_tag_vocabulary_audited(client_as, world):
     assert AuditEvent.objects.filter(action="people.tag.update", object_id=str(tag.pk)).exists()
     assert client.post(f"/admin/people/tag/{tag.pk}/delete/").status_code == 403
     assert client_as("worker").get("/admin/people/tag/").status_code == 302
+
+
+@pytest.mark.parametrize(("key", "root"), [("selfgov", "street"), ("bureau", "district")])
+def test_street_and_district_see_the_register_masked_and_their_profile(
+    client_as, register, world, key, root
+):
+    client = client_as(key)
+    place = getattr(world, root)
+    profile = client.get(reverse("people:profile_roots"))
+    assert profile["Location"] == reverse("people:profile", args=[place.pk])
+    html = client.get(profile["Location"]).content.decode()
+    assert profile_counts_tag(html, "独居老人") and not profile_counts_tag(html, "残疾人")
+    detail = client.get(reverse("people:resident", args=[register["resident"].pk]))
+    page = detail.content.decode()
+    assert detail.status_code == 200 and "139****7777" in page and PHONE not in page
+    assert 'name="reason"' not in page and "残疾人" not in page
+    assert (
+        client.get(reverse("people:resident_edit", args=[register["resident"].pk])).status_code
+        == 403
+    )
+
+
+def profile_counts_tag(html: str, name: str) -> bool:
+    return f">{name}<" in html
