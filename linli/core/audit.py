@@ -54,6 +54,13 @@ def _chain_head() -> AuditChain:
 
 
 @transaction.atomic
+def _label(obj) -> str:
+    # A model naming a person defines audit_label (masked), since audit viewers may not hold
+    # the register's permissions.
+    label = getattr(obj, "audit_label", None)
+    return label() if callable(label) else str(obj)
+
+
 def audit_record(
     *,
     actor: Any,
@@ -78,7 +85,7 @@ def audit_record(
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=_label(obj)[:200] if obj is not None else "",
         changes=_jsonable(changes or {}),
         reason=reason,
         ip=current_ip.get(),

@@ -218,11 +218,22 @@ def _register_viewer(request) -> None:
 @router.get(
     "/residents",
     response=ResidentPageOut,
-    summary="Search residents (name, phone or ID number), masked, 50 a page",
+    summary="Search residents by name or tag, masked, 50 a page (numbers: use POST …/search)",
 )
 @sensitive_variables()
 def resident_list(request, query: Query[ResidentQuery]):
     _register_viewer(request)
+    if selectors.classify_query(query.q)[0] in (selectors.LOOKUP_ID, selectors.LOOKUP_PHONE):
+        # A number in a URL sits in access logs and proxies: refuse it, as the web page does.
+        raise ApiError(
+            422,
+            "Look up an ID number or phone with POST /api/v1/people/residents/search.",
+            "identifier_in_url",
+        )
+    return _resident_page(request, query)
+
+
+def _resident_page(request, query: ResidentQuery) -> dict:
     result = selectors.resident_search(viewer=request.user, **query.dict())
     return _page(result.page, [_resident(r) for r in result.page], lookup=result.lookup)
 
@@ -234,7 +245,8 @@ def resident_list(request, query: Query[ResidentQuery]):
 )
 @sensitive_variables()
 def resident_search(request, payload: ResidentQuery):
-    return resident_list(request, payload)
+    _register_viewer(request)
+    return _resident_page(request, payload)
 
 
 @router.get("/residents/{id}", response=ResidentDetailOut, summary="One resident, masked")

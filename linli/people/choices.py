@@ -64,6 +64,7 @@ class EventKind(models.TextChoices):
     MOVE_OUT = "move_out", _("Moved out")
     TRANSFER = "transfer", _("Moved to another household")
     DEATH = "death", _("Died")
+    RETURN = "return", _("Back in the register")
     STATUS = "status", _("Status changed")
     UPDATE = "update", _("Details corrected")
 

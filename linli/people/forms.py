@@ -98,13 +98,19 @@ class TransferForm(forms.Form):
     date = forms.DateField(label=_("Moved on"), widget=DateInput)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
-    def __init__(self, *args, dwellings, **kwargs):
+    def __init__(self, *args, dwellings, returning: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dwelling"].queryset = dwellings
         self.fields["dwelling"].label_from_instance = lambda unit: " › ".join(
             p.name for p in (unit.parent.parent, unit.parent, unit)
         )
         self.fields["date"].initial = timezone.localdate()
+        if returning:  # the same form records a return to the register
+            self.fields["dwelling"].label = _("Lives at")
+            self.fields["date"].label = _("Back since")
+        if returning == ResidentStatus.DECEASED:
+            self.fields["note"].required = True
+            self.fields["note"].help_text = _("Why the death was recorded in error.")
 
 
 class LeaveForm(forms.Form):

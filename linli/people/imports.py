@@ -72,10 +72,12 @@ from linli.people.models import (
     UnitArea,
 )
 from linli.people.perms import MANAGE_REGISTER
-from linli.people.pii import InvalidIdentifier, normalize_phone, parse_id_number
+from linli.people.pii import InvalidIdentifier, cell_echo, normalize_phone, parse_id_number
 from linli.people.services import (
+    BEFORE_BIRTH,
     DUPLICATE_ELSEWHERE,
     DUPLICATE_PERSON,
+    changes_between,
     organisation_upsert,
     organisation_values_clean,
     parse_area,
@@ -752,6 +754,9 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # People found in another committee's register: each match tells the importer that the ID
+    # number exists elsewhere, so the count goes into the audit event of every run.
+    elsewhere: int = 0
     committed: bool = False
 
     @property
@@ -770,6 +775,7 @@ class ImportResult:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            "elsewhere": self.elsewhere,
         }
 
     def as_report(self) -> dict:
@@ -813,17 +819,18 @@ class _PlaceIndex:
         room = values.get("room", "")
         compound_id = self.compounds.get(compound)
         if compound_id is None:
-            raise _RowError(UNKNOWN_COMPOUND % {"value": compound})
+            raise _RowError(UNKNOWN_COMPOUND % {"value": cell_echo(compound)})
         found = self.buildings.get((compound_id, building_key(building)))
         if found is None:
-            raise _RowError(UNKNOWN_BUILDING % {"value": building, "compound": compound})
+            raise _RowError(UNKNOWN_BUILDING % {"value": cell_echo(building), "compound": compound})
         building_id, building_path = found
         dwelling = self.rooms.get((building_id, room_key(room)))
         if dwelling is not None:
             return _Dwelling(dwelling[0], dwelling[1], building_id, room)
         if not create:
             raise _RowError(
-                UNKNOWN_ROOM % {"value": room, "compound": compound, "building": building}
+                UNKNOWN_ROOM
+                % {"value": cell_echo(room), "compound": compound, "building": cell_echo(building)}
             )
         key = room_key(room)
         name = f"{key}室" if key.isdigit() else room
@@ -833,7 +840,7 @@ class _PlaceIndex:
         ids = []
         for name in names:
             if name not in self.compounds:
-                raise _RowError(UNKNOWN_COMPOUND % {"value": name})
+                raise _RowError(UNKNOWN_COMPOUND % {"value": cell_echo(name)})
             ids.append(self.compounds[name])
         return ids
 
@@ -889,7 +896,9 @@ class _Handler:
             return default
         value = column.choice.parse(raw)
         if not value:
-            errors.append(UNKNOWN_CHOICE % {"column": self.plan.label(key), "value": raw})
+            errors.append(
+                UNKNOWN_CHOICE % {"column": self.plan.label(key), "value": cell_echo(raw)}
+            )
         return value
 
     def date(self, values: dict, key: str, errors: list) -> dt.date | None:
@@ -1132,6 +1141,11 @@ class _Residents(_Handler):
             first = self.seen.setdefault(bytes.fromhex(digest), number)
             if first != number:
                 errors.append(DUPLICATE_IN_FILE % {"row": first})
+            if move_in is not None and move_in < clean["birth_date"]:
+                errors.append(
+                    COLUMN_ERROR
+                    % {"column": self.plan.label("move_in_date"), "message": BEFORE_BIRTH}
+                )
         if errors:
             self.result.error(number, " ".join(map(str, errors)))
             return None
@@ -1161,6 +1175,7 @@ class _Residents(_Handler):
                 self.result.created += 1
                 new.append(person)
             elif not stored["path"].startswith(committee_path):
+                self.result.elsewhere += 1
                 self.result.error(person.number, DUPLICATE_PERSON % {"where": DUPLICATE_ELSEWHERE})
             elif stored["status"] != ResidentStatus.ACTIVE:
                 self.result.error(person.number, NOT_ACTIVE)
@@ -1246,7 +1261,9 @@ class _Residents(_Handler):
             links += [Resident.tags.through(resident_id=resident.pk, tag_id=t.pk) for t in tags]
             after = self._snapshot(resident, [t.code for t in tags])
             date = person.move_in or self.run.today
-            events.append(self._event(resident, EventKind.MOVE_IN, date, after))
+            events.append(
+                self._event(resident, EventKind.MOVE_IN, date, changes_between({}, after))
+            )
         Resident.tags.through.objects.bulk_create(links, batch_size=BATCH)
         ResidentEvent.objects.bulk_create(events, batch_size=BATCH)
 
@@ -1831,6 +1848,7 @@ RUNNING = (ImportStatus.VALIDATING, ImportStatus.COMMITTING)
 NOT_READY = _("Run a dry run of the current mapping without errors before importing.")
 ALREADY_RUNNING = _("This import is already running.")
 ALREADY_DONE = _("This file has already been imported.")
+FILE_GONE = _("This upload's file has been deleted; upload it again.")
 
 
 def _progress_key(job_id: int) -> str:
@@ -1875,7 +1893,8 @@ def import_jobs_purge(*, days: int = 7) -> int:
         job.content_cipher = ""
         job.status = ImportStatus.FAILED
         with translation.override(settings.LANGUAGE_CODE):  # the UI's language, not the shell's
-            job.report = {**job.report, "failure": str(EXPIRED % {"days": days})}
+            # The row report goes too: its reasons quote the file's cells.
+            job.report = {"failure": str(EXPIRED % {"days": days})}
         job.save(update_fields=["content_cipher", "status", "report", "updated_at"])
         audit_record(
             actor=None,
@@ -1909,6 +1928,8 @@ def import_job_start(*, actor, job: ImportJob, commit: bool) -> ImportJob:
     from linli.people import tasks
 
     _check_actor(actor, job.committee)
+    if not job.content_cipher:  # committed or purged: the file is gone
+        raise ValidationError(ALREADY_DONE if job.status == ImportStatus.COMMITTED else FILE_GONE)
     if commit:
         # The status flip is the lock: a second click finds the job no longer validated.
         ready = ImportJob.objects.filter(

@@ -28,6 +28,7 @@ from linli.people.choices import (
     SocialOrgKind,
     Tenure,
 )
+from linli.people.pii import mask_name_public
 from linli.places.models import Place
 
 
@@ -173,6 +174,9 @@ class Resident(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def audit_label(self) -> str:
+        return f"#{self.pk} {mask_name_public(self.name)}"
+
     @property
     def scope_place(self) -> str:
         return self.path
@@ -275,6 +279,10 @@ class Owner(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def audit_label(self) -> str:
+        # Companies and the developer are named; a person is masked.
+        return mask_name_public(self.name) if self.kind == OwnerKind.PERSON else self.name
+
     @property
     def scope_place(self) -> str:
         return self.path
@@ -334,6 +342,9 @@ class Ownership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} · {self.unit}"
+
+    def audit_label(self) -> str:
+        return f"{self.owner.audit_label()} · {self.unit}"
 
 
 class UnitArea(models.Model):
@@ -445,6 +456,9 @@ class OrganisationContact(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def audit_label(self) -> str:
+        return mask_name_public(self.name)
 
 
 class ImportJob(models.Model):

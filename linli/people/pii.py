@@ -166,6 +166,16 @@ def mask_name_public(name: str) -> str:
     return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
+_DIGIT_RUN = re.compile(r"\d{6,}[0-9Xx]?")
+
+
+def cell_echo(value, limit: int = 40) -> str:
+    """A cell value safe to repeat in an error report: digit runs that could be an ID number or
+    a phone (a column put in the wrong place) are masked, long text is cut."""
+    text = _DIGIT_RUN.sub(lambda m: m.group()[:3] + "*" * (len(m.group()) - 3), str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def age_on(birth_date: dt.date, day: dt.date) -> int:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 

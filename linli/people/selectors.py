@@ -243,7 +243,9 @@ def resident_hidden_tag_codes(*, viewer, resident: Resident) -> list[str]:
     if covers(sensitive_prefixes(viewer=viewer), resident.path):
         return []
     return list(
-        Tag.objects.filter(residents=resident, sensitive=True).values_list("code", flat=True)
+        Tag.objects.filter(residents=resident, sensitive=True, active=True).values_list(
+            "code", flat=True
+        )
     )
 
 
@@ -291,7 +293,7 @@ def _event_rows(*, viewer, events: list[ResidentEvent]) -> list[EventRow]:
     for event in events:
         changes = []
         for key, pair in sorted(event.changes.items()):
-            old, new = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
+            old, new = pair  # every event stores [old, new] pairs
             if key == "tags":
                 old = _tag_names(viewer, old, tags, event.path)
                 new = _tag_names(viewer, new, tags, event.path)
@@ -415,16 +417,16 @@ def dwelling_household(*, viewer, pk: int) -> tuple[Place, Household | None]:
     return unit, household
 
 
-def transfer_targets(*, viewer, resident: Resident) -> QuerySet:
-    """Dwellings of the resident's committee the viewer manages, other than the current one."""
+def transfer_targets(*, viewer, resident: Resident, current: bool = False) -> QuerySet:
+    """Dwellings of the resident's committee the viewer manages, other than the current one
+    unless `current` (a person coming back may return to the same flat)."""
     committee_path = resident.path[: 10 * 4]
-    return (
-        Place.objects.for_viewer(viewer, MANAGE_REGISTER)
-        .filter(under_q(committee_path), kind=PlaceKind.HOUSEHOLD)
-        .exclude(pk=resident.household.place_id)
-        .select_related("parent__parent")
-        .order_by("path")
+    dwellings = Place.objects.for_viewer(viewer, MANAGE_REGISTER).filter(
+        under_q(committee_path), kind=PlaceKind.HOUSEHOLD
     )
+    if not current:
+        dwellings = dwellings.exclude(pk=resident.household.place_id)
+    return dwellings.select_related("parent__parent").order_by("path")
 
 
 # --- occupancy --------------------------------------------------------------------------------

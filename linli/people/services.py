@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -40,7 +40,9 @@ from linli.people.models import (
 from linli.people.perms import MANAGE_REGISTER, REVEAL_PII
 from linli.people.pii import (
     InvalidIdentifier,
+    cell_echo,
     mask_id_number,
+    mask_name_public,
     mask_phone,
     normalize_phone,
     parse_id_number,
@@ -52,6 +54,16 @@ NOT_A_DWELLING = _("Residents live in a household (a flat or room), not in a %(k
 DUPLICATE_PERSON = _("This ID number is already in the register (%(where)s).")
 DUPLICATE_ELSEWHERE = _("another committee's register; ask the street to transfer the person")
 NOT_ACTIVE = _("Only a person still in the register can be moved or marked.")
+ALREADY_ACTIVE = _("This person is already in the register.")
+DEATH_CORRECTION_NOTE = _(
+    "A death can only be undone as a correction: say in the note why the record was wrong."
+)
+BEFORE_BIRTH = _("The date cannot be before the person was born.")
+BEFORE_LEAVING = _("The return cannot be dated before the person left (%(date)s).")
+INACTIVE_PERSON = _(
+    "This ID number belongs to %(name)s, recorded as %(status)s; "
+    "use “Back in the register” on their page instead of adding them again."
+)
 REASON_REQUIRED = _("Give the reason for revealing this number (at least 4 characters).")
 NOTHING_TO_REVEAL = _("There is no number recorded to reveal.")
 UNKNOWN_ETHNICITY = _("Unknown ethnic group: %(value)s.")
@@ -166,7 +178,7 @@ def resident_values_clean(
     if ethnicity and not ethnicity.endswith("族") and ethnicity + "族" in ETHNICITIES:
         ethnicity += "族"
     if ethnicity and ethnicity not in ETHNICITIES:
-        errors["ethnicity"] = [UNKNOWN_ETHNICITY % {"value": ethnicity}]
+        errors["ethnicity"] = [UNKNOWN_ETHNICITY % {"value": cell_echo(ethnicity)}]
     values["ethnicity"] = ethnicity
     for field, choices, value in (
         ("registration", _REGISTRATION, registration),
@@ -182,7 +194,7 @@ def resident_values_clean(
         for token in tags:
             tag = index.get(token.strip())
             if tag is None:
-                errors.setdefault("tags", []).append(UNKNOWN_TAG % {"value": token})
+                errors.setdefault("tags", []).append(UNKNOWN_TAG % {"value": cell_echo(token)})
             else:
                 found.append(tag)
         values["tags"] = found
@@ -231,9 +243,11 @@ def _check_manage(actor, path: str) -> None:
         raise PermissionDenied(NOT_PERMITTED)
 
 
-def _check_date(date: dt.date) -> None:
+def _check_date(date: dt.date, resident: Resident | None = None) -> None:
     if date > timezone.localdate():
         raise ValidationError({"date": FUTURE_DATE})
+    if resident is not None and resident.birth_date and date < resident.birth_date:
+        raise ValidationError({"date": BEFORE_BIRTH})
 
 
 def resident_snapshot(resident: Resident, tag_codes: list[str] | None = None) -> dict:
@@ -254,8 +268,25 @@ def resident_snapshot(resident: Resident, tag_codes: list[str] | None = None) ->
     }
 
 
-def _changes(before: dict, after: dict) -> dict:
+def changes_between(before: dict, after: dict) -> dict:
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def _audit_changes(changes: dict) -> dict:
+    """A resident change as the audit trail keeps it. Audit viewers need not hold the register's
+    permissions, so names are masked as on public notices and sensitive tags shrink to the fact
+    that they changed (the resident's own history keeps the detail, behind the permission)."""
+    out = dict(changes)
+    if "name" in out:
+        out["name"] = [mask_name_public(v) if v else v for v in out["name"]]
+    if "tags" in out:
+        sensitive = set(Tag.objects.filter(sensitive=True).values_list("code", flat=True))
+        old, new = (set(codes or []) for codes in out.pop("tags"))
+        if old - sensitive != new - sensitive:
+            out["tags"] = [sorted(old - sensitive), sorted(new - sensitive)]
+        if old & sensitive != new & sensitive:
+            out["sensitive_tags"] = "changed"
+    return out
 
 
 def _event(*, actor, resident, kind, date, changes, note="") -> ResidentEvent:
@@ -312,16 +343,23 @@ def resident_create(
 ) -> Resident:
     """Register a person moving into (or born into) a household."""
     _check_manage(actor, household.path)
-    _check_date(date)
     # A new person needs an ID number; "" reports it missing.
     raw.update(id_number=raw.get("id_number") or "", phone=raw.get("phone") or "")
     values = resident_values_clean(**raw)
     digest = keyed_hash(values["id_number"])
-    existing = Resident.objects.filter(id_hash=digest).only("path").first()
+    existing = Resident.objects.filter(id_hash=digest).only("path", "name", "status").first()
+    in_reach = existing is not None and (
+        actor is None or actor.has_perm(MANAGE_REGISTER, existing.path)
+    )
+    if in_reach and existing.status != ResidentStatus.ACTIVE:
+        status = existing.get_status_display()
+        raise ValidationError(
+            {"id_number": INACTIVE_PERSON % {"name": existing.name, "status": status}}
+        )
     if existing is not None:
         where = (
             Household.objects.get(path=existing.path).place.name
-            if actor is None or actor.has_perm(MANAGE_REGISTER, existing.path)
+            if in_reach
             else DUPLICATE_ELSEWHERE
         )
         raise ValidationError({"id_number": DUPLICATE_PERSON % {"where": where}})
@@ -331,10 +369,17 @@ def resident_create(
         path=household.path,
         **{k: v for k, v in values.items() if k not in ("id_number", "phone")},
     )
+    _check_date(date, resident)
     pii_assign(resident, "id", values["id_number"])
     pii_assign(resident, "phone", values["phone"])
     resident.full_clean(exclude=["household"])
-    resident.save()
+    try:
+        with transaction.atomic():
+            resident.save()
+    except IntegrityError:  # the same person added at the same moment by someone else
+        raise ValidationError(
+            {"id_number": DUPLICATE_PERSON % {"where": DUPLICATE_ELSEWHERE}}
+        ) from None
     resident.tags.set(tags)
     after = resident_snapshot(resident)
     _event(
@@ -342,7 +387,7 @@ def resident_create(
         resident=resident,
         kind=EventKind.MOVE_IN,
         date=date,
-        changes=_changes({}, after),
+        changes=changes_between({}, after),
         note=note,
     )
     audit_record(
@@ -350,7 +395,7 @@ def resident_create(
         action="people.resident.create",
         obj=resident,
         place=household.place,
-        changes=_changes({}, after),
+        changes=_audit_changes(changes_between({}, after)),
     )
     return resident
 
@@ -364,7 +409,7 @@ def resident_update(*, actor, resident: Resident, date: dt.date, note: str = "",
     """
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
     _check_manage(actor, resident.path)
-    _check_date(date)
+    _check_date(date, resident)
     values = resident_values_clean(**raw)
     before = resident_snapshot(resident)
     if "id_number" in values:
@@ -377,13 +422,14 @@ def resident_update(*, actor, resident: Resident, date: dt.date, note: str = "",
         resident.birth_date, resident.gender = values["birth_date"], values["gender"]
     if "phone" in values:
         pii_assign(resident, "phone", values["phone"])
-    tags = values.pop("tags")
+    # Retired tags cannot be chosen any more, but those a person holds stay until removed.
+    tags = values.pop("tags") + list(resident.tags.filter(active=False))
     for field in ("name", "ethnicity", "registration", "residence", "relation"):
         setattr(resident, field, values[field])
     resident.full_clean(exclude=["household"])
     resident.save()
     resident.tags.set(tags)
-    changes = _changes(before, resident_snapshot(resident))
+    changes = changes_between(before, resident_snapshot(resident))
     if changes:
         kind = (
             EventKind.STATUS
@@ -396,7 +442,7 @@ def resident_update(*, actor, resident: Resident, date: dt.date, note: str = "",
             action="people.resident.update",
             obj=resident,
             place=resident.household.place,
-            changes=changes,
+            changes=_audit_changes(changes),
         )
     return resident
 
@@ -418,7 +464,7 @@ def resident_transfer(
     resident = _lock_active(resident)
     _check_manage(actor, resident.path)
     _check_manage(actor, household.path)
-    _check_date(date)
+    _check_date(date, resident)
     old = resident.household
     resident.household, resident.path = household, household.path
     resident.save(update_fields=["household", "path", "updated_at"])
@@ -455,7 +501,7 @@ def resident_transfer(
 def _leave(*, actor, resident, status, kind, date, note, action) -> Resident:
     resident = _lock_active(resident)
     _check_manage(actor, resident.path)
-    _check_date(date)
+    _check_date(date, resident)
     resident.status, resident.status_date = status, date
     resident.save(update_fields=["status", "status_date", "updated_at"])
     changes = {"status": [ResidentStatus.ACTIVE, status]}
@@ -495,6 +541,45 @@ def resident_record_death(*, actor, resident: Resident, date: dt.date, note: str
         note=note,
         action="people.resident.death",
     )
+
+
+@transaction.atomic
+def resident_return(
+    *, actor, resident: Resident, household: Household, date: dt.date, note: str = ""
+) -> Resident:
+    """A person who moved out comes back, to their old household or another one; a death
+    recorded in error is undone the same way, with the note saying why. The record and its
+    history carry on: the ID number is never registered twice."""
+    resident = (
+        Resident.objects.select_for_update().select_related("household__place").get(pk=resident.pk)
+    )
+    _check_manage(actor, resident.path)
+    _check_manage(actor, household.path)
+    if resident.status == ResidentStatus.ACTIVE:
+        raise ValidationError(ALREADY_ACTIVE)
+    if resident.status == ResidentStatus.DECEASED and len(note.strip()) < MIN_REASON:
+        raise ValidationError({"note": DEATH_CORRECTION_NOTE})
+    _check_date(date, resident)
+    if resident.status_date and date < resident.status_date:
+        raise ValidationError({"date": BEFORE_LEAVING % {"date": resident.status_date}})
+    changes = {"status": [resident.status, ResidentStatus.ACTIVE]}
+    if household.pk != resident.household_id:
+        changes["household"] = [resident.household_id, household.pk]
+    resident.status, resident.status_date = ResidentStatus.ACTIVE, None
+    resident.household, resident.path = household, household.path
+    resident.save(update_fields=["status", "status_date", "household", "path", "updated_at"])
+    _event(
+        actor=actor, resident=resident, kind=EventKind.RETURN, date=date, changes=changes, note=note
+    )
+    audit_record(
+        actor=actor,
+        action="people.resident.return",
+        obj=resident,
+        place=household.place,
+        changes=changes,
+        reason=note,
+    )
+    return resident
 
 
 # --- owners and units -----------------------------------------------------------------------
@@ -557,7 +642,7 @@ def owner_upsert(
             action="people.owner." + ("create" if created else "update"),
             obj=owner,
             place=committee,
-            changes={"name": owner.name, "kind": owner.kind, "id": owner.id_masked},
+            changes={"name": owner.audit_label(), "kind": owner.kind, "id": owner.id_masked},
         )
     return owner
 
@@ -591,7 +676,7 @@ def ownership_set(
             action="people.ownership.create",
             obj=ownership,
             place=unit,
-            changes={"owner": owner.name, "share": str(share) if share else None},
+            changes={"owner": owner.audit_label(), "share": str(share) if share else None},
         )
     elif (ownership.share, ownership.votes_for_unit) != (share, votes_for_unit):
         ownership.share, ownership.votes_for_unit = share, votes_for_unit

@@ -11,6 +11,7 @@ urlpatterns = [
     path("residents/<int:pk>/edit/", views.resident_edit, name="resident_edit"),
     path("residents/<int:pk>/transfer/", views.resident_transfer, name="resident_transfer"),
     path("residents/<int:pk>/leave/", views.resident_leave, name="resident_leave"),
+    path("residents/<int:pk>/return/", views.resident_return, name="resident_return"),
     path("households/<int:pk>/", views.household_detail, name="household"),
     path("households/<int:pk>/add/", views.household_add, name="household_add"),
     path("places/<int:pk>/", views.place_detail, name="place"),

@@ -19,6 +19,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods
 
 from linli.people import selectors, services
+from linli.people.choices import ResidentStatus
 from linli.people.forms import (
     LeaveForm,
     OrganisationFilterForm,
@@ -336,6 +337,52 @@ def resident_leave(request, pk: int):
             "form": form,
             "resident": resident,
             "title": _("Move out or record the death of %(name)s") % {"name": resident.name},
+            "back": reverse("people:resident", args=[resident.pk]),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_return(request, pk: int):
+    resident = selectors.resident_get(viewer=request.user, pk=pk)
+    _require(request.user, MANAGE_REGISTER, resident)
+    if resident.status == ResidentStatus.ACTIVE:
+        return redirect("people:resident", pk=resident.pk)
+    dwellings = selectors.transfer_targets(viewer=request.user, resident=resident, current=True)
+    form = TransferForm(
+        request.POST or None,
+        dwellings=dwellings,
+        initial={"dwelling": resident.household.place_id},
+        returning=resident.status,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                household = services.household_ensure(
+                    actor=request.user, unit=form.cleaned_data["dwelling"]
+                )
+                services.resident_return(
+                    actor=request.user,
+                    resident=resident,
+                    household=household,
+                    date=form.cleaned_data["date"],
+                    note=form.cleaned_data["note"],
+                )
+        except ValidationError as error:
+            _add_service_errors(form, error)
+        else:
+            messages.success(
+                request, _("%(name)s is back in the register.") % {"name": resident.name}
+            )
+            return redirect("people:resident", pk=resident.pk)
+    return render(
+        request,
+        "people/resident_form.html",
+        {
+            "form": form,
+            "resident": resident,
+            "title": _("Back in the register: %(name)s") % {"name": resident.name},
             "back": reverse("people:resident", args=[resident.pk]),
         },
     )

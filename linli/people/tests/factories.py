@@ -1,10 +1,11 @@
 """Register factories for tests: a household in a world's committee and residents in it."""
 
+import contextlib
 import datetime as dt
 import itertools
 
 from linli.core.scoping import under_q
-from linli.people.pii import compose_id_number
+from linli.people.pii import InvalidIdentifier, compose_id_number, parse_id_number
 from linli.people.services import (
     committee_of,
     household_ensure,
@@ -46,6 +47,9 @@ def a_resident(household, **overrides):
         "date": dt.date(2020, 1, 1),
     }
     values.update(overrides)
+    if "date" not in overrides:  # moved in, or born into the household
+        with contextlib.suppress(InvalidIdentifier):
+            values["date"] = max(values["date"], parse_id_number(values["id_number"]).birth_date)
     return resident_create(actor=None, household=household, **values)
 
 

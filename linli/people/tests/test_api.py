@@ -81,25 +81,38 @@ def test_the_street_sees_no_sensitive_tags(client_as, register):
     assert "low_income" not in detail.content.decode()
 
 
-def test_exact_lookups_by_id_and_phone(client_as, register):
+def test_exact_lookups_by_id_and_phone_go_by_post(client_as, register):
     client = client_as("worker")
-    by_id = client.get("/api/v1/people/residents", {"q": register["number"].lower()}).json()
+
+    def search(q):
+        return client.post(
+            "/api/v1/people/residents/search", {"q": q}, content_type="application/json"
+        ).json()
+
+    by_id = search(register["number"].lower())
     assert by_id["lookup"] == "id" and by_id["count"] == 1
-    by_phone = client.get("/api/v1/people/residents", {"q": "139 6666 7777"}).json()
+    by_phone = search("139 6666 7777")
     assert by_phone["lookup"] == "phone" and by_phone["count"] == 1
-    posted = client.post(
-        "/api/v1/people/residents/search",
-        {"q": register["number"]},
-        content_type="application/json",
-    )
-    assert posted.json()["lookup"] == "id" and posted.json()["count"] == 1
+
+
+def test_a_number_in_the_url_is_refused_not_looked_up(client_as, register):
+    client = client_as("worker")
+    for q in (register["number"], "139 6666 7777"):
+        response = client.get("/api/v1/people/residents", {"q": q})
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "identifier_in_url"
+        assert "residents/search" in response.json()["error"]["message"]
+    # A name still works over GET.
+    assert client.get("/api/v1/people/residents", {"q": "陆"}).json()["count"] >= 1
 
 
 def test_no_response_carries_a_plaintext_identifier(client_as, register):
     client = client_as("worker")
     responses = [
         client.get("/api/v1/people/residents"),
-        client.get("/api/v1/people/residents", {"q": PHONE}),
+        client.post(
+            "/api/v1/people/residents/search", {"q": PHONE}, content_type="application/json"
+        ),
         client.get(f"/api/v1/people/residents/{register['resident'].pk}"),
         client.get(f"/api/v1/people/households/{register['household'].pk}"),
         client.get("/api/v1/people/organisations"),

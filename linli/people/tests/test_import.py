@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -309,6 +309,8 @@ def test_every_kind_of_bad_row_is_reported(committee, world, tmp_path):
         13: person_row("吴十", an_id_number(), date="2999-01-01"),
         14: person_row("冯某", elsewhere),
         15: person_row("吴十一", ""),
+        16: person_row("吴十二", an_id_number(), registration=good),  # columns swapped
+        17: person_row("吴十三", an_id_number(), date="1979-01-01"),  # born 1980-05-17
     }
     path = write_csv(tmp_path / "bad.csv", HEADERS, rows.values())
     before = register_counts()
@@ -329,10 +331,15 @@ def test_every_kind_of_bad_row_is_reported(committee, world, tmp_path):
         13: "迁入日期 is in the future",
         14: "already in the register",
         15: "身份证号 is missing",
+        16: "户籍状态: unknown value 310",
+        17: "迁入日期: The date cannot be before the person was born",
     }
     assert set(found) == set(expected)
     for row, text in expected.items():
         assert text in found[row], (row, found[row])
+    # A number in the wrong column is not echoed back in plain.
+    assert good not in found[16] and good not in str(result.as_report())
+    assert result.elsewhere == 1
     # Registered elsewhere: said so without saying where.
     second = world.committees[1]
     for name in [second.name, *Place.objects.filter(parent=second).values_list("name", flat=True)]:
@@ -705,11 +712,17 @@ def test_uploads_never_committed_are_wiped_after_a_week(client_as, committee):
     _upload(client, committee, DATA / "residents_fixed.xlsx")
     _upload(client, committee, DATA / "residents_messy.xlsx")
     old, recent = ImportJob.objects.order_by("pk")
-    ImportJob.objects.filter(pk=old.pk).update(updated_at=timezone.now() - dt.timedelta(days=8))
+    ImportJob.objects.filter(pk=old.pk).update(
+        updated_at=timezone.now() - dt.timedelta(days=8),
+        report={"errors": 1, "bad_rows": [[3, "姓名 is missing"]]},
+    )
     call_command("import_purge", stdout=io.StringIO())
     old.refresh_from_db()
     recent.refresh_from_db()
     assert old.content_cipher == "" and old.status == "failed"
+    assert "bad_rows" not in old.report  # the reasons quote the file's cells
+    with translation.override("en"), pytest.raises(ValidationError, match="deleted"):
+        imports.import_job_start(actor=None, job=old, commit=False)
     assert recent.content_cipher != ""
     assert AuditEvent.objects.filter(action="people.import.purge", object_id=str(old.pk)).exists()
     page = client.get(reverse("people:import_job", args=[old.pk])).content.decode()

@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from linli.core.models import AuditEvent
 from linli.people.choices import EventKind, ResidentStatus
@@ -61,6 +62,7 @@ def _urls(r):
         reverse("people:resident_edit", args=[resident]),
         reverse("people:resident_transfer", args=[resident]),
         reverse("people:resident_leave", args=[resident]),
+        reverse("people:resident_return", args=[resident]),
         reverse("people:household", args=[household]),
         reverse("people:household_add", args=[household]),
         reverse("people:place", args=[r["compound"].pk]),
@@ -351,6 +353,18 @@ def test_moving_out_and_moving_to_another_household(client_as, register, world):
     assert resident.status_date == dt.date(2024, 10, 1)
     html = client.get(reverse("people:resident", args=[resident.pk])).content.decode()
     assert reverse("people:resident_leave", args=[resident.pk]) not in html
+    # Coming back: the same record, offered its old flat by default.
+    back_url = reverse("people:resident_return", args=[resident.pk])
+    assert back_url in html
+    form = client.get(back_url).content.decode()
+    assert f'value="{target.pk}" selected' in form
+    back = client.post(back_url, {"dwelling": target.pk, "date": "2025-03-01", "note": ""})
+    assert back.status_code == 302
+    resident.refresh_from_db()
+    assert resident.status == ResidentStatus.ACTIVE
+    html = client.get(reverse("people:resident", args=[resident.pk])).content.decode()
+    with translation.override("zh-hans"):
+        assert translation.gettext("Back in the register") in html  # the history shows it
 
 
 def test_adding_a_member_and_starting_a_household(client_as, register):
