@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "linli.places",
     "linli.accounts",
     "linli.people",
+    "linli.workorders",
     "linli.demo",
 ]
 
@@ -176,6 +177,13 @@ LINLI_API_TOKEN_DAYS = env_int("LINLI_API_TOKEN_DAYS", 30)
 
 # Audit events are kept at least this many days; `linli audit purge` refuses anything shorter.
 LINLI_AUDIT_RETENTION_DAYS = max(180, env_int("LINLI_AUDIT_RETENTION_DAYS", 180))
+
+# Work orders (WORKORDERS.md §5.2). A department may return an order within this many working
+# hours of dispatch; an extension asks for at most this many working hours; a closed order may
+# be rated for this many days before it is archived unrated.
+LINLI_RETURN_GRACE_HOURS = env_int("LINLI_RETURN_GRACE_HOURS", 16)
+LINLI_EXTENSION_MAX_HOURS = env_int("LINLI_EXTENSION_MAX_HOURS", 80)
+LINLI_RATING_WINDOW_DAYS = env_int("LINLI_RATING_WINDOW_DAYS", 7)
 
 # --- Security headers ----------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"

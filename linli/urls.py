@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("linli.accounts.urls")),
     path("places/", include("linli.places.urls")),
     path("people/", include("linli.people.urls")),
+    path("orders/", include("linli.workorders.urls")),
     path("audit/", include("linli.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

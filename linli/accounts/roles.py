@@ -11,6 +11,18 @@ from linli.core.perms import VIEW_AUDIT
 from linli.people.perms import MANAGE_REGISTER, REVEAL_PII, VIEW_REGISTER, VIEW_SENSITIVE_TAGS
 from linli.places.choices import PlaceKind
 from linli.places.perms import MANAGE_PLACES, VIEW_PLACE
+from linli.workorders.perms import (
+    DISPATCH,
+    DISTRICT_DISPATCH,
+    HANDLE_COMMITTEE,
+    HANDLE_DEPARTMENT,
+    MANAGE_CALENDAR,
+    MANAGE_ROUTING,
+    PATROL,
+    REPORT,
+    SUPERVISE,
+    VIEW_ORDERS,
+)
 
 
 class Role(models.TextChoices):
@@ -20,6 +32,8 @@ class Role(models.TextChoices):
     COMMITTEE_SECRETARY = "committee_secretary", _("Committee party secretary")
     GRID_WORKER = "grid_worker", _("Grid worker")
     GRID_DISPATCHER = "grid_dispatcher", _("Grid-centre dispatcher")
+    GRID_SUPERVISOR = "grid_supervisor", _("Grid-centre supervisor")
+    PROPERTY_MANAGER = "property_manager", _("Property manager")
     SELF_GOVERNANCE_OFFICE = "self_governance_office", _("Street self-governance office")
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
     DISTRICT_BUREAU = "district_bureau", _("District bureau")
@@ -31,18 +45,31 @@ MANAGE_ACCOUNTS = "accounts.manage_accounts"
 _STAFF = frozenset({VIEW_PLACE})
 # The committee keeps its own register: it edits it, may reveal an identifier with a reason and
 # sees sensitive tags. Grid workers and the street see the register masked; departments do not.
-_COMMITTEE = _STAFF | {VIEW_REGISTER, MANAGE_REGISTER, REVEAL_PII, VIEW_SENSITIVE_TAGS}
+_COMMITTEE = _STAFF | {
+    VIEW_REGISTER,
+    MANAGE_REGISTER,
+    REVEAL_PII,
+    VIEW_SENSITIVE_TAGS,
+    VIEW_ORDERS,
+    REPORT,
+    HANDLE_COMMITTEE,
+}
+# The street's grid centre: dispatchers route, the supervisor (值班长) approves and closes.
+_CENTRE = _STAFF | {VIEW_ORDERS, DISPATCH}
 ROLE_PERMS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset(),
+    Role.RESIDENT: frozenset({REPORT}),
     Role.COMMUNITY_WORKER: _COMMITTEE,
     Role.COMMITTEE_DIRECTOR: _COMMITTEE,
     Role.COMMITTEE_SECRETARY: _COMMITTEE,
-    Role.GRID_WORKER: _STAFF | {VIEW_REGISTER},
-    Role.GRID_DISPATCHER: _STAFF,
-    Role.SELF_GOVERNANCE_OFFICE: _STAFF | {VIEW_REGISTER},
-    Role.DEPARTMENT_HANDLER: _STAFF,
-    Role.DISTRICT_BUREAU: _STAFF | {VIEW_AUDIT, VIEW_REGISTER},
-    Role.ADMINISTRATOR: _STAFF | {VIEW_AUDIT, MANAGE_PLACES, MANAGE_ACCOUNTS},
+    Role.GRID_WORKER: _STAFF | {VIEW_REGISTER, VIEW_ORDERS, REPORT, PATROL},
+    Role.GRID_DISPATCHER: _CENTRE,
+    Role.GRID_SUPERVISOR: _CENTRE | {SUPERVISE, MANAGE_ROUTING},
+    Role.PROPERTY_MANAGER: frozenset({REPORT}),
+    Role.SELF_GOVERNANCE_OFFICE: _STAFF | {VIEW_REGISTER, VIEW_ORDERS},
+    # Departments act on the orders addressed to them (workorders.selectors), not by place.
+    Role.DEPARTMENT_HANDLER: _STAFF | {HANDLE_DEPARTMENT},
+    Role.DISTRICT_BUREAU: _STAFF | {VIEW_AUDIT, VIEW_REGISTER, VIEW_ORDERS, DISTRICT_DISPATCH},
+    Role.ADMINISTRATOR: _STAFF | {VIEW_AUDIT, MANAGE_PLACES, MANAGE_ACCOUNTS, MANAGE_CALENDAR},
 }
 ALL_PERMS = frozenset().union(*ROLE_PERMS.values())
 
@@ -55,6 +82,8 @@ ROLE_PLACE_KINDS: dict[str, frozenset[str]] = {
     Role.COMMITTEE_SECRETARY: frozenset({PlaceKind.COMMITTEE}),
     Role.GRID_WORKER: frozenset({PlaceKind.STREET}),
     Role.GRID_DISPATCHER: frozenset({PlaceKind.STREET}),
+    Role.GRID_SUPERVISOR: frozenset({PlaceKind.STREET}),
+    Role.PROPERTY_MANAGER: frozenset({PlaceKind.COMPOUND, PlaceKind.COMMITTEE}),
     Role.SELF_GOVERNANCE_OFFICE: frozenset({PlaceKind.STREET}),
     Role.DEPARTMENT_HANDLER: frozenset({PlaceKind.STREET, PlaceKind.DISTRICT}),
     Role.DISTRICT_BUREAU: frozenset({PlaceKind.DISTRICT}),

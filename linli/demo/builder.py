@@ -6,6 +6,7 @@ committees are fictitious, with format-valid 12-digit codes (310104 090 000 / 00
 """
 
 import random
+from decimal import Decimal
 import uuid
 from dataclasses import dataclass, field
 
@@ -127,6 +128,22 @@ def _bulk_places(rows: list[Place]) -> list[Place]:
     return created
 
 
+# The street's north-west corner (a fictitious street in the real Xuhui district) and the
+# spacing of the compound lattice, about 250 m.
+ORIGIN = (Decimal("31.2050"), Decimal("121.4250"))
+SPACING = Decimal("0.0025")
+
+
+def _locate(compounds: list[Place], rng: random.Random) -> None:
+    """Points for compounds on a jittered lattice, neighbours in the same committee."""
+    columns = max(1, round(len(compounds) ** 0.5))
+    for index, compound in enumerate(compounds):
+        row, column = divmod(index, columns)
+        jitter = [Decimal(rng.randint(-40, 40)) / 100000 for _ in range(2)]
+        compound.lat = (ORIGIN[0] - row * SPACING + jitter[0]).quantize(Decimal("0.000001"))
+        compound.lng = (ORIGIN[1] + column * SPACING + jitter[1]).quantize(Decimal("0.000001"))
+
+
 @transaction.atomic
 def build_street(*, seed: int = 2026, size: Size = DEMO_SIZE) -> World:
     rng = random.Random(seed)
@@ -160,6 +177,7 @@ def build_street(*, seed: int = 2026, size: Size = DEMO_SIZE) -> World:
             number = len(compound_rows) // len(stems)
             name = f"{stem}{suffix}" if number == 0 else f"{stem}{'二三四五六'[number - 1]}{suffix}"
             compound_rows.append(Place(kind=PlaceKind.COMPOUND, name=name, parent=committee))
+    _locate(compound_rows, rng)
     compounds = _bulk_places(compound_rows)
 
     building_rows, building_shape = [], []
@@ -242,6 +260,7 @@ def personas_for(world: World) -> list[Persona]:
         Persona("admin", "admin", "系统管理员", Role.ADMINISTRATOR, world.city),
         Persona("bureau", "bureau", "区民政局 王科长", Role.DISTRICT_BUREAU, world.district),
         Persona("dispatcher", "dispatcher", "网格中心 李调度", Role.GRID_DISPATCHER, world.street),
+        Persona("supervisor", "supervisor", "网格中心 何值班长", Role.GRID_SUPERVISOR, world.street),
         Persona("selfgov", "selfgov", "自治办 陈主任", Role.SELF_GOVERNANCE_OFFICE, world.street),
         Persona(
             "handler",
@@ -274,6 +293,13 @@ def personas_for(world: World) -> list[Persona]:
             "stranger", "worker2", f"{second.name[:2]}社工 冯磊", Role.COMMUNITY_WORKER, second
         ),
         Persona("resident", "resident", "居民 钱阿姨", Role.RESIDENT, household),
+        Persona(
+            "property",
+            "property",
+            f"{world.compounds[0].name}物业 林经理",
+            Role.PROPERTY_MANAGER,
+            world.compounds[0],
+        ),
     ]
 
 

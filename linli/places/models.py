@@ -44,6 +44,9 @@ class Place(models.Model):
     )
     path = models.CharField(_("path"), max_length=80, unique=True, editable=False)
     depth = models.PositiveSmallIntegerField(_("depth"), editable=False)
+    # A point for compounds (WGS84): maps, and the grid suggested for a report made there.
+    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("longitude"), max_digits=9, decimal_places=6, null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_path = "path"

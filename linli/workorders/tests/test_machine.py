@@ -1,0 +1,196 @@
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+
+from linli.workorders.choices import Level, Source, State
+from linli.workorders.machine import ACTIONS
+from linli.workorders.models import Transition, WorkOrder
+from linli.workorders.services import Conflict, order_act
+from linli.workorders.tests.conftest import MONDAY, a_category, photo
+
+pytestmark = pytest.mark.django_db
+
+
+def at(hours: float) -> dt.datetime:
+    return MONDAY + dt.timedelta(hours=hours)
+
+
+def act(users, order, key, action, hours, **params):
+    return order_act(actor=users[key], order=order, action=action, now=at(hours), **params)
+
+
+def test_every_step_of_section_5_2_has_an_action():
+    steps = {a.step for a in ACTIONS.values()}
+    expected = {f"T{n}" for n in range(2, 20)} | {"T12a", "T12b", "T13a", "T15a", "T15b", "T15c"}
+    assert expected - {"T16a"} <= steps | {"T1"}
+    assert "T16a" in steps
+
+
+def test_one_order_through_every_level(world, users, new_order):
+    department = world.departments[0]
+    order = new_order(actor_key="resident", source=Source.RESIDENT)
+    assert (order.state, order.level) == (State.REPORTED, Level.STREET)
+    assert order.grid == world.grids[0] and order.reporter == users["resident"]
+    order = act(users, order, "dispatcher", "send_verify", 0.2, assignee=users["gridworker"])
+    with pytest.raises(ValidationError):  # confirming on site needs a photo
+        act(users, order, "gridworker", "verify", 0.4)
+    order = act(users, order, "gridworker", "verify", 0.4, photos=[photo()])
+    order = act(users, order, "supervisor", "register", 0.5, urgency="normal")
+    order = act(users, order, "dispatcher", "dispatch", 0.6, department=department)
+    assert order.state == State.DISPATCHED and order.handle_due_at > at(0.6)
+    first_due = order.handle_due_at
+    order = act(users, order, "handler", "sign_for", 1)
+    order = act(users, order, "handler", "request_return", 1.5, reason="产权属于物业，非本部门职责")
+    order = act(users, order, "dispatcher", "approve_return", 2)
+    assert order.state == State.REGISTERED and order.return_count == 1
+    assert order.department is None
+    order = act(users, order, "dispatcher", "dispatch", 2.5, department=department)
+    order = act(users, order, "handler", "sign_for", 3)
+    order = act(users, order, "handler", "request_extension", 4, reason="需采购配件", hours=8)
+    order = act(users, order, "supervisor", "approve_extension", 5)
+    assert order.extension_hours == 8 and order.handle_due_at > first_due
+    order = act(users, order, "handler", "feedback", 6, reason="已更换井盖", photos=[photo()])
+    order = act(users, order, "dispatcher", "send_check", 6.5, assignee=users["gridworker"])
+    order = act(users, order, "gridworker", "check", 7, passed=False, photos=[photo()])
+    with pytest.raises(ValidationError):  # a failed check cannot be closed
+        act(users, order, "supervisor", "close", 7.5)
+    order = act(users, order, "supervisor", "rework", 7.5, reason="井盖仍有松动")
+    assert order.state == State.IN_PROGRESS and order.rework_count == 1
+    order = act(users, order, "handler", "feedback", 8, reason="已加固", photos=[photo()])
+    order = act(users, order, "dispatcher", "send_check", 8.2, assignee=users["gridworker"])
+    order = act(users, order, "gridworker", "check", 8.4, passed=True, photos=[photo()])
+    order = act(users, order, "supervisor", "close", 8.6)
+    assert order.state == State.CLOSED and order.phase_due_at is None
+    with pytest.raises(PermissionDenied):  # only the reporter rates
+        act(users, order, "worker", "rate", 9, rating=5)
+    order = act(users, order, "resident", "rate", 9, rating=2, comment="修得太慢")
+    order = act(users, order, "supervisor", "reopen", 10, reason="居民反映仍有异响")
+    assert order.state == State.IN_PROGRESS and order.reopen_count == 1
+
+    log = list(order.transitions.order_by("at", "id"))
+    assert [t.action for t in log][:4] == ["report", "send_verify", "verify", "register"]
+    assert len(log) == 22
+    assert all(t.to_state for t in log) and log[-1].to_state == State.IN_PROGRESS
+    assert {t.department_id for t in log if t.action == "request_return"} == {department.pk}
+    feedbacks = [t for t in log if t.action == "feedback"]
+    assert all("handle_late" in t.data for t in feedbacks)
+
+
+def test_the_log_refuses_to_be_rewritten(new_order):
+    order = new_order()
+    step = order.transitions.get()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Transition.objects.filter(pk=step.pk).update(reason="rewritten")
+
+
+def test_two_dispatchers_at_once_exactly_one_wins(world, users, new_order):
+    order = new_order()
+    order_act(actor=users["supervisor"], order=order, action="register", now=at(1))
+    first = WorkOrder.objects.get(pk=order.pk)
+    second = WorkOrder.objects.get(pk=order.pk)
+    order_act(
+        actor=users["dispatcher"],
+        order=first,
+        action="dispatch",
+        now=at(2),
+        department=world.departments[0],
+    )
+    with pytest.raises(Conflict) as caught:
+        order_act(
+            actor=users["supervisor"],
+            order=second,
+            action="dispatch",
+            now=at(2),
+            department=world.departments[1],
+        )
+    assert "Reload" in str(caught.value) or "刷新" in str(caught.value)
+    stored = WorkOrder.objects.get(pk=order.pk)
+    assert stored.department == world.departments[0]
+    assert stored.transitions.filter(action="dispatch").count() == 1
+
+
+def test_roles_act_only_on_their_own_orders(world, users, new_order):
+    order = new_order()
+    with pytest.raises(PermissionDenied):  # the committee does not register for the street
+        order_act(actor=users["worker"], order=order, action="register", now=at(1))
+    order = order_act(actor=users["supervisor"], order=order, action="register", now=at(1))
+    order = order_act(
+        actor=users["dispatcher"],
+        order=order,
+        action="dispatch",
+        now=at(2),
+        department=world.departments[1],
+    )
+    with pytest.raises(PermissionDenied):  # addressed to another department
+        order_act(actor=users["handler"], order=order, action="sign_for", now=at(3))
+    with pytest.raises(ValidationError):  # not possible from this state
+        order_act(actor=users["supervisor"], order=order, action="close", now=at(3))
+
+
+def test_the_committee_settles_its_own_matters_and_escalates_the_rest(world, users, new_order):
+    own = new_order(
+        actor_key="resident", source=Source.RESIDENT, category=a_category(self_governable=True)
+    )
+    assert own.level == Level.COMMITTEE
+    with pytest.raises(PermissionDenied):  # another committee's worker
+        order_act(actor=users["stranger"], order=own, action="self_handle", now=at(1))
+    own = order_act(actor=users["worker"], order=own, action="self_handle", now=at(1))
+    assert own.state == State.RC_HANDLING and own.phase == "committee"
+    own = order_act(
+        actor=users["worker"],
+        order=own,
+        action="escalate",
+        now=at(2),
+        reason="调解不成，需城管执法",
+    )
+    assert (own.state, own.level) == (State.REPORTED, Level.STREET)
+    other = new_order(actor_key="resident", source=Source.RESIDENT)
+    with pytest.raises(ValidationError):  # a broken manhole is not for the committee
+        order_act(actor=users["worker"], order=other, action="self_handle", now=at(1))
+
+
+def test_a_return_after_the_grace_period_is_refused(world, users, new_order, settings):
+    settings.LINLI_RETURN_GRACE_HOURS = 2
+    order = new_order()
+    order = order_act(actor=users["supervisor"], order=order, action="register", now=at(0.5))
+    order = order_act(
+        actor=users["dispatcher"],
+        order=order,
+        action="dispatch",
+        now=at(1),
+        department=world.departments[0],
+    )
+    with pytest.raises(ValidationError):
+        order_act(
+            actor=users["handler"],
+            order=order,
+            action="request_return",
+            now=at(30),
+            reason="不属于本部门",
+        )
+
+
+def test_a_duplicate_is_rejected_with_a_link(world, users, new_order):
+    first = new_order()
+    second = new_order(when=at(1))
+    with pytest.raises(ValidationError):
+        order_act(
+            actor=users["dispatcher"],
+            order=second,
+            action="reject",
+            now=at(2),
+            reason="重复",
+            reject_reason="duplicate",
+        )
+    second = order_act(
+        actor=users["dispatcher"],
+        order=second,
+        action="reject",
+        now=at(2),
+        reason="重复上报",
+        reject_reason="duplicate",
+        duplicate_of=first,
+    )
+    assert second.state == State.REJECTED and second.duplicate_of == first
