@@ -13,6 +13,16 @@ def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    # The working calendar is cached per process; tests that edit holidays must not leak.
+    from linli.workorders.calendar import calendar_reset
+
+    calendar_reset()
+    yield
+    calendar_reset()
+
+
 @pytest.fixture
 def world(db):
     return build_street(seed=7, size=TEST_SIZE)

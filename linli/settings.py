@@ -178,6 +178,16 @@ LINLI_API_TOKEN_DAYS = env_int("LINLI_API_TOKEN_DAYS", 30)
 # Audit events are kept at least this many days; `linli audit purge` refuses anything shorter.
 LINLI_AUDIT_RETENTION_DAYS = max(180, env_int("LINLI_AUDIT_RETENTION_DAYS", 180))
 
+# --- Work orders: the working calendar ----------------------------------------------------------
+# Working hours (Asia/Shanghai) on working days; deadlines in working minutes, hours and days
+# count only these. From the environment as "09:00-12:00,13:00-17:00". Checked by linli.E101.
+LINLI_WORKING_HOURS = [
+    tuple(span.split("-", 1))
+    for span in env_list("LINLI_WORKING_HOURS", ["09:00-12:00", "13:00-17:00"])
+]
+# The yellow light comes on when this share of a phase's working time has passed.
+LINLI_YELLOW_AT_PERCENT = env_int("LINLI_YELLOW_AT_PERCENT", 80)
+
 # Work orders (WORKORDERS.md §5.2). A department may return an order within this many working
 # hours of dispatch; an extension asks for at most this many working hours; a closed order may
 # be rated for this many days before it is archived unrated.

@@ -6,3 +6,6 @@ class WorkOrdersConfig(AppConfig):
     name = "linli.workorders"
     label = "workorders"
     verbose_name = _("Grid management and work orders")
+
+    def ready(self) -> None:
+        from linli.workorders import checks, signals  # noqa: F401  (registers checks, receivers)

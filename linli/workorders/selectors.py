@@ -162,3 +162,23 @@ def duplicates_suggest(order: WorkOrder, limit: int = 5) -> list[DuplicateCandid
         if len(found) >= limit:
             break
     return found
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+def route_for(*, street_id: int, grid_id: int | None, category_id: int | None):
+    """The routing rule that applies (明责派单): the grid's own rule first, else the street-wide
+    one; None when the street has no rule for the category."""
+    from linli.workorders.models import RoutingRule
+
+    if category_id is None:
+        return None
+    rules = RoutingRule.objects.filter(street_id=street_id, category_id=category_id).filter(
+        Q(grid_id=grid_id) | Q(grid__isnull=True) if grid_id else Q(grid__isnull=True)
+    )
+    best = None
+    for rule in rules.select_related("department"):
+        if best is None or rule.grid_id is not None:
+            best = rule
+    return best

@@ -17,8 +17,8 @@ def at(hours: float) -> dt.datetime:
     return MONDAY + dt.timedelta(hours=hours)
 
 
-def act(users, order, key, action, hours, **params):
-    return order_act(actor=users[key], order=order, action=action, now=at(hours), **params)
+def act(users, order, key, action, when, **params):
+    return order_act(actor=users[key], order=order, action=action, now=at(when), **params)
 
 
 def test_every_step_of_section_5_2_has_an_action():
