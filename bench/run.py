@@ -122,7 +122,7 @@ def parse_wrk(output: str) -> dict:
         return re.search(pattern, output, re.MULTILINE)
 
     latency = grab(r"^\s+Latency\s+(\S+)\s+(\S+)\s+(\S+)")
-    dist = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", output, re.MULTILINE))
+    dist = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     total = grab(r"^\s+(\d+) requests in ([\d.]+)(\w+)")
     rps = grab(r"^Requests/sec:\s+([\d.]+)")
     non_ok = grab(r"Non-2xx or 3xx responses: (\d+)")
@@ -1077,6 +1077,13 @@ def main() -> int:
         help="rows of the residents import, N (memory is also measured for 2N); 0 skips it [20000]",
     )
     parser.add_argument(
+        "--orders",
+        type=int,
+        default=1_000_000,
+        help="work orders in the table for the console figure; 0 skips the work-order figures "
+        "(bench/workorders.py) [1000000]",
+    )
+    parser.add_argument(
         "--keep-db", action="store_true", help="do not drop the database at the end"
     )
     args = parser.parse_args()
@@ -1199,6 +1206,11 @@ def main() -> int:
                     )
         check_pages(port, session, targets)  # still logged in, nothing started redirecting
         load_after = os.getloadavg()
+        orders = None
+        if args.orders > 0:  # bench/workorders.py: fills the orders table, so after the pages
+            from bench import workorders
+
+            orders = workorders.run(sys.modules[__name__], wrk, port, args, data, failures)
         stop_gunicorn(proc)
         proc = None
 
@@ -1240,6 +1252,8 @@ def main() -> int:
             f"{targets['household']['path']}",
         }
         report(args, tool, figures, descriptions, queries, sql, noise, register, imported)
+        if orders:
+            workorders.report(orders)
 
         summary = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1279,6 +1293,7 @@ def main() -> int:
             "query_count_checks": checks,
             "sql_baseline": sql,
             "import": imported,
+            "workorders": orders,
             "runs": runs,
             "failures": failures,
             "total_seconds": time.perf_counter() - T0,

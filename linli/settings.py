@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "linli.accounts",
     "linli.people",
     "linli.workorders",
+    "linli.open311",
     "linli.demo",
 ]
 
@@ -194,18 +195,33 @@ LINLI_YELLOW_AT_PERCENT = env_int("LINLI_YELLOW_AT_PERCENT", 80)
 LINLI_RETURN_GRACE_HOURS = env_int("LINLI_RETURN_GRACE_HOURS", 16)
 LINLI_EXTENSION_MAX_HOURS = env_int("LINLI_EXTENSION_MAX_HOURS", 80)
 LINLI_RATING_WINDOW_DAYS = env_int("LINLI_RATING_WINDOW_DAYS", 7)
+# Map tiles for the order map, e.g. "https://tiles.example.org/{z}/{x}/{y}.png"; empty: no
+# tiles (points on a plain background), so the map works offline. Its host joins img-src.
+LINLI_MAP_TILE_URL = env_str("LINLI_MAP_TILE_URL", "")
 
 # --- Security headers ----------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+def _tile_hosts(url: str) -> list[str]:
+    """The tile server for img-src; a Leaflet subdomain template {s}.host becomes *.host."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.netloc:
+        return []
+    return [f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"]
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *_tile_hosts(LINLI_MAP_TILE_URL)],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],

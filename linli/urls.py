@@ -9,6 +9,7 @@ urlpatterns = [
     path("places/", include("linli.places.urls")),
     path("people/", include("linli.people.urls")),
     path("orders/", include("linli.workorders.urls")),
+    path("open311/v2/", include("linli.open311.urls")),
     path("audit/", include("linli.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

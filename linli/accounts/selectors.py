@@ -12,6 +12,7 @@ from linli.people.perms import MANAGE_REGISTER, VIEW_REGISTER
 from linli.places.models import Department, Grid, Place
 from linli.places.perms import VIEW_PLACE
 from linli.places.selectors import subtree_counts
+from linli.workorders import perms as wo
 
 # What each role is here to do, in the words of its home card.
 ROLE_PURPOSE = {
@@ -21,6 +22,10 @@ ROLE_PURPOSE = {
     Role.COMMITTEE_SECRETARY: _("Lead the committee: meetings, votes, funds and cases."),
     Role.GRID_WORKER: _("Patrol your grid, report problems and check that they are fixed."),
     Role.GRID_DISPATCHER: _("Dispatch the street's cases to the right department."),
+    Role.GRID_SUPERVISOR: _(
+        "Register and close the street's cases, approve returns and extensions, press on overdue ones."
+    ),
+    Role.PROPERTY_MANAGER: _("Report problems in the compounds you manage and follow them."),
     Role.SELF_GOVERNANCE_OFFICE: _(
         "Review the committees' fund projects and watch their progress."
     ),
@@ -56,6 +61,19 @@ def _register_links(g, place: Place, *, own: bool) -> list[tuple[str, str]]:
     return links
 
 
+_ORDER_BOARDS = (  # (any of these permissions, URL name, label)
+    ({wo.REPORT}, "workorders:report", _("Report a problem")),
+    ({wo.HANDLE_COMMITTEE}, "workorders:inbox", _("Committee inbox")),
+    ({wo.PATROL}, "workorders:tasks", _("My tasks")),
+    ({wo.DISPATCH}, "workorders:console", _("Dispatch console")),
+    ({wo.HANDLE_DEPARTMENT}, "workorders:department_inbox", _("Department inbox")),
+    ({wo.SUPERVISE, wo.DISTRICT_DISPATCH}, "workorders:overdue", _("Overdue board")),
+    ({wo.DISTRICT_DISPATCH}, "workorders:district", _("District view")),
+    ({wo.VIEW_ORDERS}, "workorders:map", _("Map of open orders")),
+    ({wo.MANAGE_ROUTING}, "workorders:routing_streets", _("Routing rules")),
+)
+
+
 def home_cards(*, viewer) -> list[HomeCard]:
     """One card per role assignment, with the counts of what lies under it (bounded queries)."""
     user_grants = grants(viewer)
@@ -85,6 +103,9 @@ def home_cards(*, viewer) -> list[HomeCard]:
             links.append((url, _("Browse places")))
         if VIEW_REGISTER in g.perms:
             links.extend(_register_links(g, place, own=(place.path,) == g.prefixes))
+        links.extend(
+            (reverse(name), label) for need, name, label in _ORDER_BOARDS if need & g.perms
+        )
         if VIEW_AUDIT in g.perms:
             links.append((reverse("core:audit"), _("Search the audit trail")))
         if MANAGE_ACCOUNTS in g.perms:

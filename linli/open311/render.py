@@ -13,7 +13,8 @@ from io import StringIO
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.translation import gettext as _
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.utils.xmlutils import SimplerXMLGenerator
 
 XML, JSON = "xml", "json"
@@ -33,6 +34,9 @@ ITEM_TAGS = {
 
 # Characters XML 1.0 cannot carry (and NUL, which PostgreSQL text cannot either).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+NOT_A_DATE = _("%(name)s is not a W3C date-time such as 2026-03-09T09:30:00+08:00.")
 
 
 class Open311Error(Exception):
@@ -67,12 +71,8 @@ def parse_w3c(value: str, name: str) -> dt.datetime:
                 moment = dt.datetime.combine(day, dt.time.min)
     except (ValueError, OverflowError):
         moment = None
-    if moment is None:
-        raise Open311Error(
-            400,
-            _("%(name)s is not a W3C date-time such as 2026-03-09T09:30:00+08:00.")
-            % {"name": name},
-        )
+    if moment is None or not 1900 <= moment.year <= 2999:
+        raise Open311Error(400, NOT_A_DATE % {"name": name})
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_default_timezone())
     return moment
@@ -115,8 +115,8 @@ def _json_clean(value):
         return {k: _json_clean(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_json_clean(v) for v in value]
-    if isinstance(value, str):
-        return clean_text(value)
+    if isinstance(value, str | Promise):
+        return clean_text(str(value))
     return value
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from linli.open311.render import Open311Error, parse_w3c, w3c
 from linli.places.choices import PlaceKind
@@ -22,6 +22,19 @@ MAX_PAGE = 100_000
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Sortable "last changed" of this implementation (discovery's changeset).
 CHANGESET = "2026-03-01T00:00:00+08:00"
+
+NOT_A_NUMBER = _("%(name)s must be a whole number from 1 to %(max)d.")
+DATES_OUT_OF_RANGE = _("The dates are out of range.")
+END_BEFORE_START = _("end_date is before start_date.")
+SPAN_TOO_LONG = _("start_date and end_date may span at most 90 days.")
+JURISDICTION_NOT_FOUND = _("jurisdiction_id not found.")
+NO_JURISDICTION = _("This server serves no jurisdiction yet.")
+JURISDICTION_REQUIRED = _("jurisdiction_id is required: this server serves several.")
+SERVICE_NOT_FOUND = _("service_code not found.")
+BAD_IDS = _("service_request_id must be up to 1000 numbers separated by commas.")
+BAD_STATUS = _("status must be open, closed or both, separated by a comma.")
+REQUEST_NOT_FOUND = _("service_request_id not found.")
+DISPATCHED_TO = _("Dispatched to %(department)s.")
 
 S = State
 # The FixMyStreet extended status set for our finer states.
@@ -70,7 +83,7 @@ def _int_param(data, name: str, default: int, maximum: int) -> int:
     if not text.isdigit() or not 1 <= int(text) <= maximum:
         raise Open311Error(
             400,
-            _("%(name)s must be a whole number from 1 to %(max)d.") % {"name": name, "max": maximum},
+            NOT_A_NUMBER % {"name": name, "max": maximum},
         )
     return int(text)
 
@@ -97,11 +110,11 @@ def date_range(data, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.da
         elif end is None:
             end = start + span
     except OverflowError:
-        raise Open311Error(400, _("The dates are out of range.")) from None
+        raise Open311Error(400, DATES_OUT_OF_RANGE) from None
     if end < start:
-        raise Open311Error(400, _("end_date is before start_date."))
+        raise Open311Error(400, END_BEFORE_START)
     if end - start > span:
-        raise Open311Error(400, _("start_date and end_date may span at most 90 days."))
+        raise Open311Error(400, SPAN_TOO_LONG)
     return start, end
 
 
@@ -122,7 +135,7 @@ def jurisdiction_get(data, *, required: bool = True) -> Place | None:
             match |= Q(code="", pk=int(value))
         street = streets.filter(match).first()
         if street is None:
-            raise Open311Error(404, _("jurisdiction_id not found."))
+            raise Open311Error(404, JURISDICTION_NOT_FOUND)
         return street
     if not required:
         return None
@@ -130,8 +143,8 @@ def jurisdiction_get(data, *, required: bool = True) -> Place | None:
     if len(found) == 1:
         return found[0]
     if not found:
-        raise Open311Error(404, _("This server serves no jurisdiction yet."))
-    raise Open311Error(400, _("jurisdiction_id is required: this server serves several."))
+        raise Open311Error(404, NO_JURISDICTION)
+    raise Open311Error(400, JURISDICTION_REQUIRED)
 
 
 # --- services -----------------------------------------------------------------------------------
@@ -144,7 +157,7 @@ def services_public() -> QuerySet[Category]:
 def service_get(code: str) -> Category:
     category = services_public().filter(service_code=code).first()
     if category is None:
-        raise Open311Error(404, _("service_code not found."))
+        raise Open311Error(404, SERVICE_NOT_FOUND)
     return category
 
 
@@ -179,7 +192,7 @@ def _ids(text: str) -> list[int]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if len(parts) > MAX_ROWS or not all(p.isdigit() and len(p) <= 18 for p in parts):
         raise Open311Error(
-            400, _("service_request_id must be up to 1000 numbers separated by commas.")
+            400, BAD_IDS
         )
     return [int(p) for p in parts]
 
@@ -195,7 +208,7 @@ def requests_filter(street: Place, data) -> QuerySet[WorkOrder]:
         orders = orders.filter(category__service_code__in=codes[:MAX_ROWS])
     statuses = {s.strip() for s in param(data, "status").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
-        raise Open311Error(400, _("status must be open, closed or both, separated by a comma."))
+        raise Open311Error(400, BAD_STATUS)
     if statuses == {"open"}:
         orders = orders.exclude(state__in=CLOSED_STATES)
     elif statuses == {"closed"}:
@@ -284,7 +297,7 @@ def request_get(street: Place, pk: str) -> WorkOrder:
     orders = requests_public(street).select_related("category", "department", "place")
     order = orders.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) <= 18 else None
     if order is None:
-        raise Open311Error(404, _("service_request_id not found."))
+        raise Open311Error(404, REQUEST_NOT_FOUND)
     return order
 
 
@@ -305,7 +318,7 @@ def _update_description(transition: Transition) -> str:
     if transition.to_state == State.REJECTED and reason in RejectReason.values:
         return str(RejectReason(reason).label)
     if transition.to_state == State.DISPATCHED and transition.department is not None:
-        return _("Dispatched to %(department)s.") % {"department": transition.department.name}
+        return DISPATCHED_TO % {"department": transition.department.name}
     return str(State(transition.to_state).label)
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from linli.core.audit import audit_record
 from linli.open311 import selectors
@@ -20,7 +20,18 @@ from linli.workorders.choices import Source
 from linli.workorders.models import Open311Client, WorkOrder
 from linli.workorders.services import MAX_DESCRIPTION, Report, order_report
 
-NOT_A_STREET = "Open311 clients belong to a street."
+NOT_A_STREET = _("Open311 clients belong to a street.")
+NOT_A_COORDINATE = _("%(name)s is not a WGS84 coordinate.")
+BOTH_COORDINATES = _("Send both lat and long.")
+OUTSIDE = _("The location is not in this jurisdiction.")
+ADDRESS_UNKNOWN = _("address_string names no residential compound of this jurisdiction.")
+ADDRESS_ID_UNSUPPORTED = _("address_id is not supported: send lat and long.")
+LOCATION_REQUIRED = _("A location is required: lat and long, or address_string.")
+KEY_OTHER_STREET = _("This api_key is not valid for this jurisdiction.")
+SERVICE_CODE_REQUIRED = _("service_code is required.")
+DESCRIPTION_TOO_LONG = _("description may be at most 4000 characters.")
+KEY_INVALID = _("Invalid api_key received: cannot create the request.")
+RECEIVED = _("Received. A grid worker verifies the report on site before it is registered.")
 _CJK = re.compile("[\u2e80-\u9fff\uf900-\ufaff]")
 
 
@@ -70,7 +81,7 @@ def _decimal(text: str, name: str, limit: int) -> Decimal:
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or not -limit <= value <= limit:
-        raise Open311Error(400, _("%(name)s is not a WGS84 coordinate.") % {"name": name})
+        raise Open311Error(400, NOT_A_COORDINATE % {"name": name})
     return value.quantize(Decimal("0.000001"))
 
 
@@ -88,37 +99,37 @@ def _location(street: Place, data) -> tuple[Place, Decimal | None, Decimal | Non
     address = clean_text(selectors.param(data, "address_string"))
     if lat_text or lng_text:
         if not (lat_text and lng_text):
-            raise Open311Error(400, _("Send both lat and long."))
+            raise Open311Error(400, BOTH_COORDINATES)
         lat, lng = _decimal(lat_text, "lat", 90), _decimal(lng_text, "long", 180)
         place = order_selectors.place_near(lat, lng)
         if place is None or not place.path.startswith(street.path):
-            raise Open311Error(400, _("The location is not in this jurisdiction."))
+            raise Open311Error(400, OUTSIDE)
         return place, lat, lng
     if address:
         place = _compound_named(street, address)
         if place is None:
             raise Open311Error(
-                400, _("address_string names no residential compound of this jurisdiction.")
+                400, ADDRESS_UNKNOWN
             )
         return place, None, None
     if selectors.param(data, "address_id"):
-        raise Open311Error(400, _("address_id is not supported: send lat and long."))
-    raise Open311Error(400, _("A location is required: lat and long, or address_string."))
+        raise Open311Error(400, ADDRESS_ID_UNSUPPORTED)
+    raise Open311Error(400, LOCATION_REQUIRED)
 
 
 def open311_request_create(*, client: Open311Client, data) -> WorkOrder:
     """POST requests: jurisdiction, service, location and text checked, then the intake (T1)."""
     street = selectors.jurisdiction_get(data, required=False) or client.street
     if street.pk != client.street_id:
-        raise Open311Error(403, _("This api_key is not valid for this jurisdiction."))
+        raise Open311Error(403, KEY_OTHER_STREET)
     code = selectors.param(data, "service_code")
     if not code:
-        raise Open311Error(400, _("service_code is required."))
+        raise Open311Error(400, SERVICE_CODE_REQUIRED)
     category = selectors.service_get(code)
     place, lat, lng = _location(street, data)
     description = clean_text(data.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise Open311Error(400, _("description may be at most 4000 characters."))
+        raise Open311Error(400, DESCRIPTION_TOO_LONG)
     report = Report(
         source=Source.OPEN311,
         description=description or category.name,

@@ -91,13 +91,12 @@ def requests_(request, fmt: str):
 def _request_create(request, fmt: str):
     client = services.open311_client_authenticate(request.POST.get("api_key", ""))
     if client is None:
-        raise Open311Error(403, _("Invalid api_key received: cannot create the request."))
+        raise Open311Error(403, services.KEY_INVALID)
     order = services.open311_request_create(client=client, data=request.POST)
-    notice = _("Received. A grid worker verifies the report on site before it is registered.")
     return respond(
         fmt,
         "service_requests",
-        [{"service_request_id": str(order.pk), "service_notice": notice}],
+        [{"service_request_id": str(order.pk), "service_notice": services.RECEIVED}],
         status=201,
     )
 

@@ -601,7 +601,7 @@ def _chain(*iterables: Iterable) -> Iterator:
         yield from iterable
 
 
-def _records(opener: Opener, file_name: str) -> Iterator[tuple[int, list]]:
+def sheet_records(opener: Opener, file_name: str) -> Iterator[tuple[int, list]]:
     """(row number, cells) of the first sheet's non-empty rows."""
     reader = _xlsx_records if _file_type(file_name) == "xlsx" else _csv_records
     for number, cells in reader(opener):
@@ -634,7 +634,7 @@ def _header(
 
 def sheet_headers(*, opener: Opener, file_name: str, kind: str) -> tuple[int, list[str]]:
     """The header row's number and its headers (as written, trimmed)."""
-    number, headers, _rest = _header(_records(opener, file_name), kind, None)
+    number, headers, _rest = _header(sheet_records(opener, file_name), kind, None)
     return number, headers
 
 
@@ -718,7 +718,7 @@ def _plan(kind: str, header_row: int, headers: list[str], mapping: dict[str, str
 def _data_rows(
     opener: Opener, file_name: str, kind: str, mapping: dict[str, str] | None
 ) -> tuple[_Plan, Iterator[tuple[int, dict[str, Any]]]]:
-    header_row, headers, records = _header(_records(opener, file_name), kind, mapping)
+    header_row, headers, records = _header(sheet_records(opener, file_name), kind, mapping)
     try:
         plan = _plan(kind, header_row, headers, mapping)
     except FileError as exc:

@@ -10,7 +10,7 @@ there is a next page, and counts at most COUNT_CAP matches ("1000+").
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from linli.accounts.models import RoleAssignment
@@ -127,12 +127,23 @@ def page_number(raw) -> int:
 
 
 def window(qs: QuerySet, page=1, size: int = PAGE_SIZE) -> Window:
+    """One page of `qs` (ordered, with its select_related) in two steps: the page's ids from the
+    order table alone (the planner picks the index for the sort and filters, no joins), then
+    those rows with everything the template shows. The count is exact when the last page is in
+    view, else capped at COUNT_CAP."""
     number = page_number(page)
     offset = (number - 1) * size
-    rows = list(qs[offset : offset + size + 1])
-    # A bounded count: the database stops after COUNT_CAP + 1 matching rows.
-    count = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
-    return Window(rows=rows[:size], number=number, has_next=len(rows) > size, count=count, size=size)
+    ids = list(qs.values_list("pk", flat=True)[offset : offset + size + 1])
+    has_next = len(ids) > size
+    ids = ids[:size]
+    found = {o.pk: o for o in qs.order_by().filter(pk__in=ids)} if ids else {}
+    rows = [found[pk] for pk in ids if pk in found]
+    if not has_next and (ids or offset == 0):
+        count = offset + len(ids)
+    else:
+        # The database stops after COUNT_CAP + 1 matching rows.
+        count = qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+    return Window(rows=rows, number=number, has_next=has_next, count=count, size=size)
 
 
 def with_lights(rows, now=None) -> list:
@@ -149,7 +160,7 @@ def state_counts(qs: QuerySet) -> list[tuple[str, str, int]]:
 
 
 def _by_due(qs: QuerySet) -> QuerySet:
-    return qs.order_by("phase_due_at", "-created_at", "-id")
+    return qs.order_by(F("phase_due_at").asc(nulls_last=True), "-created_at", "-id")
 
 
 # --- committee inbox --------------------------------------------------------------------------
@@ -185,9 +196,12 @@ def committee_inbox(*, viewer, tab="todo", state="", page=1, now=None) -> Inbox 
         return None
     now = now or timezone.now()
     scope = WorkOrder.objects.filter(_under_any(prefixes))
-    todo_q = Q(kind=Kind.PROBLEM, level=Level.COMMITTEE, state__in=[State.REPORTED, State.RC_HANDLING])
+    todo_q = Q(
+        kind=Kind.PROBLEM, level=Level.COMMITTEE, state__in=[State.REPORTED, State.RC_HANDLING]
+    )
     errand_q = Q(kind=Kind.ERRAND, state__in=OPEN)
-    totals = scope.aggregate(
+    # Both lists hold open orders only: count them among the open ones (path, state index).
+    totals = scope.filter(state__in=OPEN).aggregate(
         todo=Count("pk", filter=todo_q), errands=Count("pk", filter=errand_q)
     )
     tab = tab if tab in INBOX_TABS else "todo"
@@ -216,7 +230,7 @@ def committee_inbox(*, viewer, tab="todo", state="", page=1, now=None) -> Inbox 
         tab=tab,
         state=state,
         window=result,
-        counts=state_counts(scope),
+        counts=state_counts(scope.filter(state__in=OPEN)),
         todo=totals["todo"],
         errands=totals["errands"],
     )
@@ -244,11 +258,9 @@ def grid_tasks(*, viewer, now=None) -> Tasks | None:
     scope = WorkOrder.objects.filter(_under_any(prefixes))
     tasks = (
         scope.filter(assignee=viewer)
-        .filter(
-            Q(state=State.VERIFYING) | Q(state=State.CHECKING, check_passed__isnull=True)
-        )
+        .filter(Q(state=State.VERIFYING) | Q(state=State.CHECKING, check_passed__isnull=True))
         .select_related(*ROW_RELATED)
-        .order_by("phase_due_at", "id")[:100]
+        .order_by(F("phase_due_at").asc(nulls_last=True), "id")[:100]
     )
     recent = list(
         scope.filter(created_at__gte=now - dt.timedelta(days=RECENT_DAYS))
@@ -264,9 +276,11 @@ def grid_tasks(*, viewer, now=None) -> Tasks | None:
 
 # --- dispatcher console -----------------------------------------------------------------------
 
+# Orders without a clock (suspended, closed) sort after those with one, on every database.
+DUE_FIRST = F("phase_due_at").asc(nulls_last=True)
 SORTS = {
-    "due": ("phase_due_at", "-created_at", "-id"),
-    "-due": ("-phase_due_at", "-created_at", "-id"),
+    "due": (DUE_FIRST, "-created_at", "-id"),
+    "-due": (F("phase_due_at").desc(nulls_last=True), "-created_at", "-id"),
     "new": ("-created_at", "-id"),
     "old": ("created_at", "id"),
 }
@@ -274,7 +288,7 @@ SORTS = {
 
 @dataclass
 class ConsoleFilters:
-    state: str = ""
+    state: str = "open"  # "open", "closed", "all" or one state
     major: str = ""
     category: int | None = None
     grid: int | None = None
@@ -336,7 +350,10 @@ def console_orders(scope: QuerySet, filters: ConsoleFilters, now=None) -> QueryS
         qs = qs.filter(created_at__lt=_day_start(filters.until + dt.timedelta(days=1)))
     if filters.q:
         qs = qs.filter(description__icontains=filters.q)
-    order = SORTS.get(filters.sort, SORTS["due"])
+    sort = filters.sort if filters.sort in SORTS else "due"
+    if sort in ("due", "-due") and (filters.state == "closed" or filters.state in CLOSED_STATES):
+        sort = "new"  # closed orders have no clock: newest first, on the created_at index
+    order = SORTS[sort]
     return qs.select_related(*ROW_RELATED).order_by(*order)
 
 
@@ -355,8 +372,10 @@ def suggest_departments(orders) -> dict[int, Suggestion]:
         RoutingRule.objects.filter(
             street_id__in={k[0] for k in keys}, category_id__in={k[1] for k in keys}
         )
-        .select_related("department")
-        .prefetch_related("co_departments")
+        .select_related("department__area")
+        .prefetch_related(
+            Prefetch("co_departments", queryset=Department.objects.select_related("area"))
+        )
     )
     by_key = {(r.street_id, r.grid_id, r.category_id): r for r in rules}
     found = {}
@@ -389,7 +408,9 @@ def console_choices(viewer) -> ConsoleChoices:
     departments = list(
         Department.objects.filter(
             Q(area__path__in=_ancestor_paths(prefixes)) | _under_any(prefixes, "area__path")
-        ).order_by("name")
+        )
+        .select_related("area")
+        .order_by("name")
     )
     categories = list(
         Category.objects.filter(active=True).order_by("kind", "major_code", "minor_code")
@@ -504,7 +525,10 @@ def overdue_board(
     from linli.workorders.services import can_act
 
     now = now or timezone.now()
-    late = scope.filter(light_q(Light.RED, now) | light_q(Light.YELLOW, now))
+    # Red or yellow: open, with the yellow point (always before the due time) passed.
+    late = scope.filter(state__in=OPEN, phase_due_at__isnull=False).filter(
+        Q(phase_warn_at__lte=now) | Q(phase_due_at__lt=now)
+    )
     red = Q(phase_due_at__lt=now)
     tallies = {"red": Count("pk", filter=red), "yellow": Count("pk", filter=~red)}
     by_department = list(
@@ -521,7 +545,7 @@ def overdue_board(
     )
     qs = late
     if colour in (Light.RED, Light.YELLOW):
-        qs = scope.filter(light_q(colour, now))
+        qs = late.filter(light_q(colour, now))
     else:
         colour = ""
     department, grid = _int_or_none(department), _int_or_none(grid)
@@ -662,6 +686,7 @@ def map_grids(scope: QuerySet, now=None) -> list[dict]:
 def map_points(scope: QuerySet, now=None) -> MapData:
     """The MAP_CAP most recent open orders, each at its own point or its compound's."""
     now = now or timezone.now()
+    grids = map_grids(scope, now)
     rows = scope.order_by("-created_at", "-id").values(
         "pk",
         "lat",
@@ -678,14 +703,18 @@ def map_points(scope: QuerySet, now=None) -> MapData:
     points, unplaced = [], 0
     labels = dict(State.choices)
     for r in rows:
-        lat, lng = (r["lat"], r["lng"]) if r["lat"] is not None else (r["place__lat"], r["place__lng"])
+        lat, lng = (
+            (r["lat"], r["lng"]) if r["lat"] is not None else (r["place__lat"], r["place__lng"])
+        )
         if lat is None or lng is None:
             unplaced += 1
             continue
         due, warn = r["phase_due_at"], r["phase_warn_at"]
         colour = None
         if due is not None:
-            colour = Light.RED if now > due else Light.YELLOW if warn and now >= warn else Light.GREEN
+            colour = (
+                Light.RED if now > due else Light.YELLOW if warn and now >= warn else Light.GREEN
+            )
         points.append(
             {
                 "id": r["pk"],
@@ -697,4 +726,4 @@ def map_points(scope: QuerySet, now=None) -> MapData:
                 "grid": r["grid__name"] or "",
             }
         )
-    return MapData(total=scope.count(), points=points, unplaced=unplaced, grids=map_grids(scope, now))
+    return MapData(total=sum(g["n"] for g in grids), points=points, unplaced=unplaced, grids=grids)

@@ -94,11 +94,8 @@ def _back(request, default: str) -> str:
     """Where a board's POST returns: the board page it came from (with its filters)."""
     target = request.POST.get("next", "")
     home = reverse(default)
-    if (
-        target.startswith(home)
-        and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
+    if target.startswith(home) and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
     return home
@@ -135,7 +132,8 @@ class Outcome:
             messages.success(request, done_message % {"n": len(self.done)})
         for pk, reason in self.failed:
             messages.error(
-                request, _("Order #%(pk)s was not changed: %(reason)s") % {"pk": pk, "reason": reason}
+                request,
+                _("Order #%(pk)s was not changed: %(reason)s") % {"pk": pk, "reason": reason},
             )
 
 
@@ -191,6 +189,7 @@ def tasks(request):
 
 STATE_FILTERS = [
     ("open", gettext_lazy("All open")),
+    ("all", gettext_lazy("Open and closed")),
     ("closed", gettext_lazy("All closed")),
     *State.choices,
 ]
@@ -237,7 +236,7 @@ class ConsoleFilterForm(forms.Form):
     def __init__(self, *args, choices: boards.ConsoleChoices, **kwargs):
         super().__init__(*args, **kwargs)
         every = gettext_lazy("All")
-        self.fields["state"].choices = [*_blank(gettext_lazy("Open and closed")), *STATE_FILTERS]
+        self.fields["state"].choices = STATE_FILTERS
         self.fields["major"].choices = [*_blank(every), *choices.majors]
         self.fields["category"].choices = [
             *_blank(every),
@@ -278,10 +277,11 @@ def _console_query(filters: boards.ConsoleFilters) -> str:
 def console(request):
     scope = _required(boards.console_scope(request.user))
     choices = boards.console_choices(request.user)
-    form = ConsoleFilterForm(request.GET or None, choices=choices)
-    filters = form.filters() if form.is_bound else boards.ConsoleFilters(state="open")
-    if not form.is_bound:
-        form = ConsoleFilterForm(initial={"state": "open", "sort": "due"}, choices=choices)
+    # Without a state in the query the console shows the open orders.
+    data = request.GET.copy()
+    data.setdefault("state", "open")
+    form = ConsoleFilterForm(data, choices=choices)
+    filters = form.filters()
     result = boards.console_page(scope=scope, filters=filters, page=request.GET.get("page"))
     query = _console_query(filters)
     context = _context(
@@ -346,10 +346,17 @@ def console_bulk(request):
                 department=suggestion.department,
                 co_departments=suggestion.co_departments,
             )
-        outcome.tell(request, ngettext("%(n)d order dispatched.", "%(n)d orders dispatched.", len(outcome.done)))
+        outcome.tell(
+            request,
+            ngettext("%(n)d order dispatched.", "%(n)d orders dispatched.", len(outcome.done)),
+        )
     else:
         worker = next(
-            (a.user for a in choices.grid_workers if str(a.user_id) == request.POST.get("assignee")),
+            (
+                a.user
+                for a in choices.grid_workers
+                if str(a.user_id) == request.POST.get("assignee")
+            ),
             None,
         )
         if worker is None:
@@ -549,4 +556,3 @@ def map_data(request):
         },
         json_dumps_params={"ensure_ascii": False},
     )
-

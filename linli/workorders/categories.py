@@ -24,7 +24,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
 from linli.core.audit import audit_record
 from linli.workorders.choices import CategoryKind, LimitUnit, Phase, Urgency
@@ -48,14 +47,13 @@ OPTIONAL_FIELDS = ("active",)
 
 _CODE = re.compile(r"^\d{2}$")
 
-BAD_FIXTURE = _("The category file is not valid: %(problem)s")
-
 
 class FixtureError(ValueError):
-    """The fixture cannot be loaded; nothing was written."""
+    """The fixture cannot be loaded; nothing was written. (For administrators running the
+    command, so in English like the rest of the command's output.)"""
 
     def __init__(self, problem: str):
-        super().__init__(str(BAD_FIXTURE % {"problem": problem}))
+        super().__init__(f"the category file is not valid: {problem}")
 
 
 def fixture_read(path: Path | str | None = None) -> dict:

@@ -36,25 +36,28 @@ if TYPE_CHECKING:
     import jieba
 
 MAX_TEXT = 4000
-NAME_WEIGHT = 3.0
+NAME_WEIGHT = 5.0
 MAJOR_WEIGHT = 1.0
 BIGRAM_WEIGHT = 0.5
-ALPHA = 0.2  # additive smoothing
+ALPHA = 1.0  # additive (Laplace) smoothing
 # Below this much known evidence (one known word, or two known bigrams) the text is garbage.
 MIN_EVIDENCE = 1.0
 MIN_SCORE = 0.01
+# jieba's own suggestion keeps a name whole only when it stands alone (群租 gets 1, and 有人群租
+# still splits into 有/人群/租); the frequency of an ordinary noun (人群 has 2369) keeps it whole
+# in context.
+USER_WORD_FREQ = 2000
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
 _KEEP = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]|[a-z]{2,}")
 _PARENTHESES = re.compile(r"[（(][^）)]*[）)]")
 # Function words and politeness that say nothing about the category.
-STOPWORDS = frozenset(
-    """的 地 得 了 着 过 是 在 有 我 我们 我家 你 你们 他 她 它 他们 这 那 这个 那个 这里 那里 这边
+_STOPWORDS = """的 地 得 了 着 过 是 在 有 我 我们 我家 你 你们 他 她 它 他们 这 那 这个 那个 这里 那里 这边
     那边 就 都 也 还 又 再 很 太 挺 真 吗 呢 吧 啊 呀 哦 嘛 和 与 跟 及 或 被 把 给 让 从 对 向 到
     一 一个 个 些 一些 一下 一直 已经 没 没有 不 不是 什么 怎么 怎么办 为什么 能 能不能 可以 可能
     会 要 想 请 麻烦 谢谢 您好 你好 问题 反映 情况 现在 今天 昨天 处理 解决 希望 尽快 帮忙 帮助
-    上 下 里 中 后 前 边 号 说 看 人 家 多 好 大 小 几 啥 哈 哈哈 喂 嗯""".split()
-)
+    上 下 里 中 后 前 边 号 说 看 人 家 多 好 大 小 几 啥 哈 哈哈 喂 嗯"""
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,19 @@ def suggest(text: str, limit: int = 3) -> list[Suggestion]:
     if not categories:
         return []
     model = _current_model(categories)
-    features = _features(text[:MAX_TEXT], _segmenter())
-    known = {f: w for f, w in features.items() if f in model.counts}
+    by_pk = {c.pk: c for c in categories}
+    return [
+        Suggestion(category=by_pk[pk], score=score)
+        for pk, score in _rank(model, text[:MAX_TEXT], _segmenter())[:limit]
+        if score >= MIN_SCORE
+    ]
+
+
+def _rank(model: _Model, text: str, tokenizer: jieba.Tokenizer) -> list[tuple[int, float]]:
+    """(category pk, posterior) for every class, best first; [] without enough known evidence."""
+    known = {f: w for f, w in _features(text, tokenizer).items() if f in model.counts}
     if sum(known.values()) < MIN_EVIDENCE:
         return []
-
     # log P(c | text) with a uniform prior, up to a constant: sum of w * log((n_cf + a) / D_c),
     # where a class without the feature has n_cf = 0, so log(a) is common to all and drops out.
     scores = [-sum(known.values()) * d for d in model.log_denominator]
@@ -100,13 +111,8 @@ def suggest(text: str, limit: int = 3) -> list[Suggestion]:
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    by_pk = {c.pk: c for c in categories}
-    ranked = sorted(range(len(exps)), key=lambda i: exps[i], reverse=True)
-    return [
-        Suggestion(category=by_pk[model.pks[i]], score=exps[i] / total)
-        for i in ranked[:limit]
-        if exps[i] / total >= MIN_SCORE
-    ]
+    ranked = sorted(zip(model.pks, exps, strict=True), key=lambda pair: pair[1], reverse=True)
+    return [(pk, e / total) for pk, e in ranked]
 
 
 def _signature(categories: list[Category]) -> str:
@@ -122,9 +128,10 @@ def _current_model(categories: list[Category]) -> _Model:
     model = _model
     if model is not None and model.signature == signature:
         return model
+    tokenizer = _segmenter()
     with _lock:
         if _model is None or _model.signature != signature:
-            _model = _train(categories, signature, _segmenter())
+            _model = _train(categories, signature, tokenizer)
         return _model
 
 
@@ -151,12 +158,17 @@ def _train(categories: list[Category], signature: str, tokenizer: jieba.Tokenize
     # name in the dictionary, which is harmless), so a concurrent cut never sees one removed.
     for category in categories:
         name = _bare_name(category.name)
-        if len(name) >= 2 and _CJK_RUN.fullmatch(name):
-            tokenizer.add_word(name)
+        # Only when missing or rarer: add_word adds to jieba's running total without taking the
+        # old frequency off, so re-adding on every rebuild would drift it.
+        if (
+            len(name) >= 2
+            and _CJK_RUN.fullmatch(name)
+            and tokenizer.FREQ.get(name, 0) < USER_WORD_FREQ
+        ):
+            tokenizer.add_word(name, freq=USER_WORD_FREQ)
 
-    counts: dict[str, dict[int, float]] = defaultdict(dict)
-    totals = [0.0] * len(categories)
-    for index, category in enumerate(categories):
+    bags: list[Counter[str]] = []
+    for category in categories:
         bag: Counter[str] = Counter()
         for feature, weight in _features(_bare_name(category.name), tokenizer).items():
             bag[feature] += NAME_WEIGHT * weight
@@ -164,9 +176,16 @@ def _train(categories: list[Category], signature: str, tokenizer: jieba.Tokenize
             bag[feature] += MAJOR_WEIGHT * weight
         for line in category.examples.splitlines():
             bag.update(_features(line, tokenizer))
+        bags.append(bag)
+    # Scale each feature by its inverse class frequency (Rennie et al. 2003), so words every
+    # other class uses too (坏了, 小区, 楼下) weigh less than the telling ones.
+    spread = Counter(feature for bag in bags for feature in bag)
+    counts: dict[str, dict[int, float]] = defaultdict(dict)
+    totals = []
+    for index, bag in enumerate(bags):
         for feature, weight in bag.items():
-            counts[feature][index] = weight
-        totals[index] = sum(bag.values())
+            counts[feature][index] = weight * math.log(1 + len(bags) / spread[feature])
+        totals.append(sum(counts[feature][index] for feature in bag))
     vocabulary = len(counts)
     return _Model(
         signature=signature,

@@ -43,10 +43,10 @@ from linli.people.imports import (
     FileError,
     ImportResult,
     Opener,
-    _records,  # TODO(lead): make public as `sheet_records` (see the helper's report)
     cell_date,
     cell_text,
     header_key,
+    sheet_records,
 )
 from linli.people.pii import SHANGHAI, InvalidIdentifier, cell_echo, normalize_phone
 from linli.places.choices import PlaceKind
@@ -58,7 +58,7 @@ from linli.workorders.services import MAX_DESCRIPTION, Report, order_report
 
 # A guess from the text is taken only when the classifier is at least this sure (its scores run
 # from 0 to 1); below it the row is reported, since a wrong category misroutes the order.
-GUESS_MIN_SCORE = 0.35
+GUESS_MIN_SCORE = 0.5
 LOOKUP_CHUNK = 500
 
 BAD_DATETIME = _("%(column)s is not a date and time (write it as 2026-03-09 09:30).")
@@ -112,7 +112,16 @@ COLUMNS: tuple[Column, ...] = (
         "category",
         "问题类别",
         _("category"),
-        ("小类", "问题类别小类", "问题分类", "诉求分类", "事项分类", "分类", "类别", "service code"),
+        (
+            "小类",
+            "问题类别小类",
+            "问题分类",
+            "诉求分类",
+            "事项分类",
+            "分类",
+            "类别",
+            "service code",
+        ),
     ),
     Column(
         "address",
@@ -373,7 +382,7 @@ class _Reader:
 
     def read(self, opener: Opener, file_name: str) -> list[_Row]:
         try:
-            header_row, columns, records = _header(_records(opener, file_name))
+            header_row, columns, records = _header(sheet_records(opener, file_name))
             missing = [c.header for c in COLUMNS if c.required and c.key not in columns]
             if missing:
                 raise FileError(MISSING_COLUMNS % {"columns": "、".join(missing)}, header_row)
@@ -590,7 +599,7 @@ def hotline_commit(
                     result.unchanged += 1
                     continue
                 try:
-                    order_report(actor=None, report=row.report)
+                    order_report(actor=actor, report=row.report)
                 except ValidationError as exc:
                     result.error(row.number, " ".join(exc.messages))
                     continue

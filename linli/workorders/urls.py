@@ -3,7 +3,7 @@ board, district view, map, metrics) in boards_urls.py."""
 
 from django.urls import path
 
-from linli.workorders import boards_urls, routing, views
+from linli.workorders import boards_urls, hotline_urls, routing, views
 
 app_name = "workorders"
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("<int:pk>/act/<slug:action>/", views.act, name="act"),
     *boards_urls.urlpatterns,
     *routing.urlpatterns,
+    *hotline_urls.urlpatterns,
 ]

@@ -235,7 +235,7 @@ def report(request):
 @require_http_methods(["GET", "POST"])
 def report_categories(request):
     """htmx: the category chooser with fresh suggestions for the text typed so far."""
-    _source_, _places, categories = _intake(request)
+    _, _, categories = _intake(request)
     data = request.POST if request.method == "POST" else request.GET
     response = render(
         request, "workorders/report.html#category", _category_context(data, categories)
@@ -255,7 +255,7 @@ class Similar:
 @require_http_methods(["GET", "POST"])
 def report_similar(request):
     """htmx: "a similar problem was reported nearby" once a category and a place are known."""
-    _source_, places, categories = _intake(request)
+    _, places, categories = _intake(request)
     data = request.POST if request.method == "POST" else request.GET
     form = ReportForm(data, places=places, categories=categories)
     form.is_valid()
@@ -397,9 +397,7 @@ def _is_staff(user, order) -> bool:
 
 def grid_workers_for(order):
     """Grid workers whose grid covers the order's compound (or any grid of its street)."""
-    users = get_user_model().objects.filter(
-        assignments__role=Role.GRID_WORKER, is_active=True
-    )
+    users = get_user_model().objects.filter(assignments__role=Role.GRID_WORKER, is_active=True)
     if order.place.kind == PlaceKind.COMPOUND:
         users = users.filter(assignments__grid__compounds=order.place)
     else:
@@ -608,4 +606,3 @@ def errand_residents(request):
         "workorders/errand_new.html#residents",
         {"matches": _resident_matches(request, residents), "q": request.POST.get("q", "")},
     )
-

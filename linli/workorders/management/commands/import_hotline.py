@@ -68,4 +68,6 @@ class Command(BaseCommand):
         if options["dry_run"]:
             self.stdout.write(f"dry run, nothing written. {counts}")
         else:
-            self.stdout.write(self.style.SUCCESS(f"imported {path.name} into {street.name}. {counts}"))
+            self.stdout.write(
+                self.style.SUCCESS(f"imported {path.name} into {street.name}. {counts}")
+            )
