@@ -28,6 +28,7 @@ import datetime as dt
 import math
 import random
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -75,6 +76,7 @@ TZ = calendar.TZ
 DEFAULT_LIMIT = (5, LimitUnit.DAYS)  # services.time_limit when no row applies
 TICK_SECONDS = 300  # the timer (workorders_tick) runs every five minutes
 BATCH = 2000
+WRITE_EVERY = 2000  # orders simulated before they are written
 JITTER_M = 80
 # Sources that skip verification (services._VERIFIED_SOURCES).
 VERIFIED_SOURCES = frozenset({Source.PATROL, Source.COMMITTEE, Source.DISTRICT})
@@ -279,7 +281,7 @@ SPOTS = [
 # --- how it goes ----------------------------------------------------------------------------
 
 P_ERRAND = 0.55  # of the committee's own entries, when the register has residents
-P_REJECT = {Source.RESIDENT: 0.085, Source.HOTLINE: 0.085, Source.PROPERTY: 0.06}
+P_REJECT = {Source.RESIDENT: 0.095, Source.HOTLINE: 0.095, Source.PROPERTY: 0.07}
 P_REJECT_PATROL = 0.015
 REJECT_MIX = [
     (RejectReason.DUPLICATE, 45),
@@ -294,15 +296,15 @@ P_EXTENSION = 0.065
 P_EXTENSION_REFUSED = 0.15
 P_SUSPEND = 0.013
 P_REWORK = 0.052
-P_LATE = 0.07
+P_LATE = 0.055
 LATE_PRONE = {"违法搭建": 3.0, "群租": 2.5, "漏水渗水": 2.0, "电梯": 1.8, "餐饮油烟": 1.8}
 P_SUMMONS = 0.06  # of orders routed with co-departments
 P_DISTRICT = 0.004
 P_RATED = {"reporter": 0.9, "phone": 0.88, "committee": 0.7}
 P_REOPEN = 0.85  # of dissatisfied ratings
-RATINGS = [(5, 62), (4, 28), (3, 4), (2, 4), (1, 2)]
-RATINGS_TROUBLED = [(5, 38), (4, 34), (3, 12), (2, 11), (1, 5)]
-RATINGS_AGAIN = [(5, 30), (4, 45), (3, 25)]
+RATINGS = [(5, 64), (4, 28), (3, 3.5), (2, 3), (1, 1.5)]
+RATINGS_TROUBLED = [(5, 40), (4, 36), (3, 10), (2, 10), (1, 4)]
+RATINGS_AGAIN = [(5, 35), (4, 45), (3, 20)]
 # Share of the last RECENT_DAYS' orders held in an open state (so every state shows).
 RECENT_DAYS = 6
 P_HOLD = 0.3
@@ -898,7 +900,7 @@ class _WorkTime:
         self.spans = clock.spans
 
     def after(self, start: dt.datetime, minutes: float) -> dt.datetime:
-        remaining = dt.timedelta(minutes=max(minutes, 1))
+        remaining = dt.timedelta(seconds=round(max(minutes, 1) * 60))
         start = start.astimezone(TZ)
         day = start.date()
         while True:
@@ -1025,7 +1027,6 @@ class _Year:
         self.committee_of = {c.pk: c.parent_id for c in world.compounds}
         self.beneficiaries = self._beneficiaries()
         self.errand_compounds = [c for c in world.compounds if self.beneficiaries.get(c.pk)]
-        self.sims: list[_Sim] = []
         self.recent: deque[_Sim] = deque(maxlen=400)
         self.hotline_seq = Counter()
         self.next_id = WorkOrder.objects.aggregate(top=Max("id"))["top"] or 0
@@ -1177,7 +1178,8 @@ class _Year:
                 tables[(source, month)] = (public, cum)
         return tables
 
-    def run(self) -> list[_Sim]:
+    def run(self) -> Iterator[_Sim]:
+        """Every order of the year, simulated, in the order they were reported."""
         rng = self.rng
         days = self.days()
         chosen = sorted(
@@ -1203,10 +1205,9 @@ class _Year:
         for at, source, kind in planned:
             sim = self.new_order(at, source, kind, tables)
             self.simulate(sim)
-            self.sims.append(sim)
             if sim.o.kind == Kind.PROBLEM:
                 self.recent.append(sim)
-        return self.sims
+            yield sim
 
     def new_order(self, at, source, kind, tables) -> _Sim:
         rng = self.rng
@@ -1242,7 +1243,8 @@ class _Year:
             order.urgency = self._urgency(category)
             order.description = self._description(source, category, compound)
             order.address = f"{compound.name}{rng.choice(SPOTS)}"[:200]
-            order.lat, order.lng = self._near(compound)
+            if source != Source.HOTLINE:  # 12345 orders come with an address, not a point
+                order.lat, order.lng = self._near(compound)
             plan.duplicate = target if plan.reject == RejectReason.DUPLICATE else None
             if source == Source.HOTLINE:
                 self._caller(order, at)
@@ -1426,6 +1428,8 @@ class _Year:
             return self.grid_worker(sim)
         if order.source == Source.COMMITTEE:
             return self.committee_staff(sim)
+        if order.source == Source.HOTLINE:  # the centre enters the 12345 orders
+            return self.dispatcher(sim)
         if order.source == Source.RESIDENT:
             accounts = self.staff.residents.get(place.path)
             if accounts and rng.random() < 0.3:
@@ -1474,7 +1478,7 @@ class _Year:
     def _committee(self, sim: _Sim) -> bool:
         """The committee takes its own matter; True when it settled it."""
         staff = self.committee_staff(sim)
-        self.step(sim, "self_handle", staff, after=self.minutes(10, 55, (60, 300), 0.2))
+        self.step(sim, "self_handle", staff, after=self.minutes(10, 50, (61, 300), 0.1))
         if sim.plan.escalate:
             reason = self.rng.choice(ESCALATE_REASONS)
             self.step(sim, "escalate", staff, after=self.minutes(240, 1800), reason=reason)
@@ -1510,7 +1514,7 @@ class _Year:
                 sim,
                 "send_verify",
                 self.dispatcher(sim),
-                after=self.minutes(5, 40, (40, 120), 0.05),
+                after=self.minutes(5, 40, (40, 120), 0.04),
                 assignee=worker.user,
             )
             if plan.reject == RejectReason.UNTRUE:
@@ -1524,7 +1528,7 @@ class _Year:
                 )
                 self._archive(sim)
                 return
-            self.step(sim, "verify", worker, after=self.minutes(8, 28, (31, 120), 0.08))
+            self.step(sim, "verify", worker, after=self.minutes(8, 28, (31, 120), 0.05))
         elif plan.self_resolve:
             self.step(sim, "self_resolve", self.grid_worker(sim), after=self.minutes(3, 25))
             self.step(
@@ -1537,7 +1541,7 @@ class _Year:
             sim,
             "register",
             self.supervisor(sim),
-            after=self.minutes(3, 50, (61, 200), 0.06),
+            after=self.minutes(3, 50, (61, 200), 0.04),
             urgency=Urgency.PRESSING if raise_urgency else None,
         )
         if plan.district:
@@ -1555,13 +1559,13 @@ class _Year:
             sim,
             "dispatch",
             self.dispatcher(sim),
-            after=self.minutes(3, 25, (31, 120), 0.06),
+            after=self.minutes(3, 25, (31, 120), 0.04),
             department=department,
             co_departments=co,
         )
 
     def _sign(self, sim: _Sim) -> None:
-        self.step(sim, "sign_for", self.handler(sim), after=self.minutes(10, 110, (125, 500), 0.07))
+        self.step(sim, "sign_for", self.handler(sim), after=self.minutes(10, 110, (125, 500), 0.05))
 
     def _handle(self, sim: _Sim) -> None:
         order, plan, rng = sim.o, sim.plan, self.rng
@@ -1719,12 +1723,12 @@ class _Year:
                 sim,
                 "send_check",
                 self.dispatcher(sim),
-                after=self.minutes(5, 40, (40, 180), 0.05),
+                after=self.minutes(5, 25, (31, 180), 0.03),
                 assignee=worker.user,
             )
             passed = failures <= 0
             self.step(
-                sim, "check", worker, after=self.minutes(8, 28, (31, 120), 0.08), passed=passed
+                sim, "check", worker, after=self.minutes(5, 16, (31, 120), 0.03), passed=passed
             )
             if passed:
                 break
@@ -1743,7 +1747,7 @@ class _Year:
                 after=self.minutes(240, 1200),
                 reason=self._result(sim),
             )
-        self.step(sim, "close", self.supervisor(sim), after=self.minutes(2, 20))
+        self.step(sim, "close", self.supervisor(sim), after=self.minutes(2, 8))
 
     def _rate(self, sim: _Sim, *, again: bool = False) -> int | None:
         order, rng = sim.o, self.rng
@@ -1766,7 +1770,7 @@ class _Year:
             return None  # found on patrol or by the committee: nobody to ask
         if at - sim.last >= self.window - dt.timedelta(hours=2):
             return None
-        troubled = order.rework_count or order.reopen_count or order.return_count or sim.plan.late
+        troubled = order.rework_count or sim.plan.late
         table = RATINGS_AGAIN if again else RATINGS_TROUBLED if troubled else RATINGS
         rating = rng.choices([r for r, _ in table], weights=[w for _, w in table])[0]
         comment = rng.choice(RATING_COMMENTS.get(rating, [""]))
@@ -1884,6 +1888,8 @@ def _write(sims: list[_Sim]) -> dict[str, int]:
             ]
             summonses += 1
     Summons.departments.through.objects.bulk_create(links)
+    for sim in sims:  # written: let the log rows go
+        sim.rows = []
     return {"transitions": transitions, "summonses": summonses}
 
 
@@ -1901,21 +1907,29 @@ def populate_orders(
     else:
         now = dt.datetime.combine(today, dt.time(16, 30), TZ)
     year = _Year(world, seed=seed, now=now, size=size)
-    sims = year.run()
-    counts = {"orders": len(sims)}
-    counts.update(_write(sims))
-    states = Counter(s.o.state for s in sims)
-    counts.update(
-        {
-            "open": sum(n for s, n in states.items() if s not in CLOSED_STATES),
-            "closed": states[State.CLOSED],
-            "rated": states[State.RATED],
-            "rejected": states[State.REJECTED],
-            "archived": states[State.ARCHIVED],
-            "errands": sum(1 for s in sims if s.o.kind == Kind.ERRAND),
-            "routing_rules": year.rules_created,
-            "service_items": len(year.items),
-        }
-    )
+    written: Counter[str] = Counter()
+    states: Counter[str] = Counter()
+    batch: list[_Sim] = []
+    for sim in year.run():
+        batch.append(sim)
+        states[sim.o.state] += 1
+        written["errands"] += sim.o.kind == Kind.ERRAND
+        if len(batch) == WRITE_EVERY:
+            written.update(_write(batch))
+            batch = []
+    written.update(_write(batch))
+    counts = {
+        "orders": sum(states.values()),
+        "transitions": written["transitions"],
+        "open": sum(n for s, n in states.items() if s not in CLOSED_STATES),
+        "closed": states[State.CLOSED],
+        "rated": states[State.RATED],
+        "rejected": states[State.REJECTED],
+        "archived": states[State.ARCHIVED],
+        "errands": written["errands"],
+        "summonses": written["summonses"],
+        "routing_rules": year.rules_created,
+        "service_items": len(year.items),
+    }
     audit_record(actor=None, action="demo.orders.build", place=world.street, changes=counts)
     return counts

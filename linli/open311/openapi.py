@@ -168,7 +168,11 @@ def _ok(description: str, schema: dict, status: str = "200") -> dict:
 
 
 def _errors(*statuses: int) -> dict:
-    text = {400: "Missing or invalid argument.", 403: "Missing or invalid api_key.", 404: "Not found."}
+    text = {
+        400: "Missing or invalid argument.",
+        403: "Missing or invalid api_key.",
+        404: "Not found.",
+    }
     return {
         str(s): {
             "description": text[s],

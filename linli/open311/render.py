@@ -55,9 +55,7 @@ def clean_text(value: str) -> str:
 def w3c(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
-    return timezone.localtime(value, timezone.get_default_timezone()).isoformat(
-        timespec="seconds"
-    )
+    return timezone.localtime(value, timezone.get_default_timezone()).isoformat(timespec="seconds")
 
 
 def parse_w3c(value: str, name: str) -> dt.datetime:

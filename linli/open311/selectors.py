@@ -10,7 +10,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from linli.open311.render import Open311Error, parse_w3c, w3c
+from linli.open311.render import Open311Error, clean_text, parse_w3c, w3c
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 from linli.workorders.choices import CLOSED_STATES, CategoryKind, Kind, RejectReason, State
@@ -70,17 +70,22 @@ _UNPUBLISHED_ACTIONS = ("rate", "archive")
 # --- parameters ---------------------------------------------------------------------------------
 
 
+def _number(text: str) -> bool:
+    """ASCII digits that fit a database integer (str.isdigit alone accepts "²" and "٣")."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def param(data, name: str) -> str:
     """An optional parameter; sent empty it is as if not sent."""
     value = data.get(name)
-    return value.strip() if isinstance(value, str) else ""
+    return clean_text(value).strip() if isinstance(value, str) else ""
 
 
 def _int_param(data, name: str, default: int, maximum: int) -> int:
     text = param(data, name)
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
+    if not _number(text) or not 1 <= int(text) <= maximum:
         raise Open311Error(
             400,
             NOT_A_NUMBER % {"name": name, "max": maximum},
@@ -131,7 +136,7 @@ def jurisdiction_get(data, *, required: bool = True) -> Place | None:
     streets = Place.objects.filter(kind=PlaceKind.STREET).only("id", "code", "name", "path")
     if value:
         match = Q(code=value)
-        if value.isdigit() and len(value) <= 18:
+        if _number(value):
             match |= Q(code="", pk=int(value))
         street = streets.filter(match).first()
         if street is None:
@@ -155,7 +160,7 @@ def services_public() -> QuerySet[Category]:
 
 
 def service_get(code: str) -> Category:
-    category = services_public().filter(service_code=code).first()
+    category = services_public().filter(service_code=clean_text(code)[:16]).first()
     if category is None:
         raise Open311Error(404, SERVICE_NOT_FOUND)
     return category
@@ -190,10 +195,8 @@ def requests_public(street: Place) -> QuerySet[WorkOrder]:
 
 def _ids(text: str) -> list[int]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
-    if len(parts) > MAX_ROWS or not all(p.isdigit() and len(p) <= 18 for p in parts):
-        raise Open311Error(
-            400, BAD_IDS
-        )
+    if len(parts) > MAX_ROWS or not all(_number(p) for p in parts):
+        raise Open311Error(400, BAD_IDS)
     return [int(p) for p in parts]
 
 
@@ -295,7 +298,7 @@ def requests_rows(orders: QuerySet[WorkOrder]) -> list[dict]:
 
 def request_get(street: Place, pk: str) -> WorkOrder:
     orders = requests_public(street).select_related("category", "department", "place")
-    order = orders.filter(pk=int(pk)).first() if pk.isdigit() and len(pk) <= 18 else None
+    order = orders.filter(pk=int(pk)).first() if _number(pk) else None
     if order is None:
         raise Open311Error(404, REQUEST_NOT_FOUND)
     return order

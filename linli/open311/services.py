@@ -87,9 +87,9 @@ def _decimal(text: str, name: str, limit: int) -> Decimal:
 
 def _compound_named(street: Place, text: str) -> Place | None:
     """The compound of the street whose name the address mentions (the longest such name)."""
-    compounds = Place.objects.filter(
-        kind=PlaceKind.COMPOUND, path__startswith=street.path
-    ).only("id", "name", "path", "kind", "parent_id", "lat", "lng")
+    compounds = Place.objects.filter(kind=PlaceKind.COMPOUND, path__startswith=street.path).only(
+        "id", "name", "path", "kind", "parent_id", "lat", "lng"
+    )
     found = [c for c in compounds if c.name and c.name in text]
     return max(found, key=lambda c: len(c.name)) if found else None
 
@@ -108,9 +108,7 @@ def _location(street: Place, data) -> tuple[Place, Decimal | None, Decimal | Non
     if address:
         place = _compound_named(street, address)
         if place is None:
-            raise Open311Error(
-                400, ADDRESS_UNKNOWN
-            )
+            raise Open311Error(400, ADDRESS_UNKNOWN)
         return place, None, None
     if selectors.param(data, "address_id"):
         raise Open311Error(400, ADDRESS_ID_UNSUPPORTED)

@@ -8,9 +8,9 @@ for what a client sends.
 from functools import wraps
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
-from django.utils.translation import gettext as _
 
 from linli.open311 import selectors, services
 from linli.open311.openapi import openapi_document
@@ -117,6 +117,7 @@ def updates(request, fmt: str):
     return respond(fmt, "service_requests_updates", selectors.update_rows(transitions))
 
 
+@csrf_exempt
 def not_found(request, rest: str = ""):
     fmt = JSON if rest.endswith(".json") else XML
     return error(fmt, 404, _("No such Open311 resource."))

@@ -138,6 +138,7 @@ class WorkOrderAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     # The phone's ciphertext is never shown; the masked phone is enough.
     exclude = ["reporter_phone_cipher"]
+    readonly_fields = ["reporter_phone_masked", "version"]
     raw_id_fields = ["category", "service_item", "beneficiary", "place", "street", "grid"]
 
 

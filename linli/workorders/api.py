@@ -12,8 +12,9 @@ import base64
 import binascii
 import datetime as dt
 import os
+import re
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,6 +25,7 @@ from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from pydantic import AfterValidator
 
 from linli.accounts.roles import Role
 from linli.accounts.scoping import grants
@@ -41,6 +43,7 @@ MAX_ID = 2**31 - 1
 MAX_PHOTO_B64 = (services.MAX_PHOTO_BYTES * 4) // 3 + 4
 # Steps the reporter does not see (internal timers).
 _HIDDEN_FROM_REPORTER = frozenset({"remind"})
+_SAFE_NAME = re.compile(r"[^\w.-]")
 _INTAKE_PERMS = frozenset({perms.REPORT, perms.PATROL, perms.HANDLE_COMMITTEE})
 
 
@@ -68,6 +71,16 @@ def _field_error(name: str, message) -> NinjaValidationError:
 
 
 # --- schemas ----------------------------------------------------------------------------------
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in value:
+        raise ValueError("NUL characters are not allowed.")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class OrderOut(Schema):
@@ -149,7 +162,7 @@ LightFilter = Literal[("", *Light.values)]  # type: ignore[valid-type]
 
 class OrderQuery(Schema):
     state: StateFilter = ""
-    category: str = Field("", max_length=16, description="A service code, e.g. C0101.")
+    category: Text = Field("", max_length=16, description="A service code, e.g. C0101.")
     grid: int | None = Field(None, ge=1, le=MAX_ID)
     department: int | None = Field(None, ge=1, le=MAX_ID)
     light: LightFilter = Field("", description="green, yellow or red.")
@@ -157,38 +170,38 @@ class OrderQuery(Schema):
 
 
 class PhotoIn(Schema):
-    name: str = Field("photo.jpg", max_length=100)
-    content_type: str = Field(..., max_length=64)
-    data: str = Field(..., description="The file, base64-encoded.")
+    name: Text = Field("photo.jpg", max_length=100)
+    content_type: Text = Field(..., max_length=64)
+    data: Text = Field(..., description="The file, base64-encoded.")
 
 
 class OrderIn(Schema):
-    category: str = Field(..., max_length=16, description="A service code, e.g. C0101.")
-    description: str = Field(..., max_length=services.MAX_DESCRIPTION)
+    category: Text = Field(..., max_length=16, description="A service code, e.g. C0101.")
+    description: Text = Field(..., max_length=services.MAX_DESCRIPTION)
     place_id: int | None = Field(None, ge=1, le=MAX_ID)
     lat: float | None = Field(None, ge=-90, le=90)
     lng: float | None = Field(None, ge=-180, le=180)
-    address: str = Field("", max_length=200)
+    address: Text = Field("", max_length=200)
     urgency: Urgency = Urgency.NORMAL
     photos: list[PhotoIn] = Field([], max_length=services.MAX_PHOTOS)
 
 
 class ActionIn(Schema):
-    reason: str = Field("", max_length=4000)
+    reason: Text = Field("", max_length=4000)
     version: int | None = Field(None, ge=0, description="The version read; 409 when it moved on.")
     assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
     department_id: int | None = Field(None, ge=1, le=MAX_ID)
-    co_department_ids: list[int] = Field([], max_length=20)
+    co_department_ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field([], max_length=20)
     urgency: Urgency | None = None
     hours: int | None = Field(None, ge=0, le=10_000)
     review_on: dt.date | None = None
     passed: bool | None = None
     rating: int | None = Field(None, ge=0, le=10)
-    comment: str = Field("", max_length=500)
-    reject_reason: str = Field("", max_length=32)
+    comment: Text = Field("", max_length=500)
+    reject_reason: Text = Field("", max_length=32)
     duplicate_of_id: int | None = Field(None, ge=1, le=MAX_ID)
     meets_at: dt.datetime | None = None
-    venue: str = Field("", max_length=200)
+    venue: Text = Field("", max_length=200)
     photos: list[PhotoIn] = Field([], max_length=services.MAX_PHOTOS)
 
 
@@ -205,7 +218,7 @@ class CategoryOut(Schema):
 
 
 class SuggestIn(Schema):
-    text: str = Field(..., max_length=services.MAX_DESCRIPTION)
+    text: Text = Field(..., max_length=services.MAX_DESCRIPTION)
 
 
 class SuggestionOut(Schema):
@@ -315,7 +328,8 @@ def _photos(photos: list[PhotoIn]) -> list[SimpleUploadedFile]:
             content = base64.b64decode(photo.data, validate=True)
         except (binascii.Error, ValueError):
             raise _field_error("photos", services.PHOTO_TYPE) from None
-        name = os.path.basename(photo.name.replace("\\", "/")) or "photo.jpg"
+        name = _SAFE_NAME.sub("", os.path.basename(photo.name.replace("\\", "/")))
+        name = name.lstrip(".") or "photo.jpg"
         files.append(SimpleUploadedFile(name, content, content_type=photo.content_type))
     return files
 
@@ -389,9 +403,7 @@ def order_list(request, query: Query[OrderQuery]):
         orders = orders.filter(Q(department_id=query.department))
     if query.light:
         orders = orders.filter(selectors.light_q(query.light))
-    orders = orders.select_related("category", "department", "place").order_by(
-        "-created_at", "-id"
-    )
+    orders = orders.select_related("category", "department", "place").order_by("-created_at", "-id")
     page = Paginator(orders, PER_PAGE).get_page(query.page)
     now = timezone.now()
     return {
@@ -458,9 +470,7 @@ def _action_params(user, order: WorkOrder, payload: ActionIn) -> dict:
     if payload.department_id is not None:
         params["department"] = Department.objects.filter(pk=payload.department_id).first()
     if payload.co_department_ids:
-        params["co_departments"] = list(
-            Department.objects.filter(pk__in=[i for i in payload.co_department_ids if i > 0])
-        )
+        params["co_departments"] = list(Department.objects.filter(pk__in=payload.co_department_ids))
     if payload.duplicate_of_id is not None:
         duplicate = (
             selectors.orders_visible(user)

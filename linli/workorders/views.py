@@ -31,7 +31,7 @@ from linli.people.models import Resident
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 from linli.workorders import machine, perms, selectors, services
-from linli.workorders.choices import OPEN_STATES, Light, Source
+from linli.workorders.choices import OPEN_STATES, Light, Rating, Source
 from linli.workorders.forms import ActionForm, ErrandForm, ReportForm
 from linli.workorders.models import Attachment, Category, ServiceItem, Transition, WorkOrder
 
@@ -80,6 +80,7 @@ HIDDEN_FROM_REPORTER = frozenset({"remind"})
 # Steps whose reason is an outcome the reporter is told; other reasons are internal notes.
 REASONS_FOR_REPORTER = frozenset({"rc_close", "feedback", "reject", "reopen", "rework"})
 SYSTEM_ROLE = gettext_lazy("System")
+REPORTER = gettext_lazy("The reporter")
 
 
 def _add_service_errors(form, error: ValidationError) -> None:
@@ -98,7 +99,7 @@ def _role_names(codes: str) -> str:
             names.append(str(SYSTEM_ROLE))
         elif code in Role.values:
             names.append(str(Role(code).label))
-    return "、".join(names) or str(SYSTEM_ROLE)
+    return "、".join(names)
 
 
 def _light(order, now=None) -> dict | None:
@@ -315,10 +316,15 @@ def _steps(order, transitions, *, staff: bool, photos_by_step=None) -> list[Step
     for t in transitions:
         if not staff and t.action in HIDDEN_FROM_REPORTER:
             continue
+        by_reporter = t.actor_id is not None and t.actor_id == order.reporter_id
         if staff:
             spec = machine.ACTIONS.get(t.action)
             words = str(spec.label) if spec else str(STEP_WORDS.get(t.action, t.action))
-            who = (str(t.actor) if t.actor_id else t.actor_name) or str(SYSTEM_ROLE)
+            # The reporter's identity stays private even from staff (a masked phone at most).
+            if by_reporter:
+                who = str(REPORTER)
+            else:
+                who = (str(t.actor) if t.actor_id else t.actor_name) or str(SYSTEM_ROLE)
             reason = t.reason
         else:
             words = str(STEP_WORDS.get(t.action, t.action))
@@ -326,12 +332,18 @@ def _steps(order, transitions, *, staff: bool, photos_by_step=None) -> list[Step
             reason = t.reason if t.action in REASONS_FOR_REPORTER else ""
         if t.action == "dispatch" and t.department_id:
             words = f"{words}（{t.department.name}）"
+        if by_reporter:
+            role = str(order.get_source_display())
+        elif t.role:
+            role = _role_names(t.role)
+        else:
+            role = "" if t.actor_id or t.actor_name else str(SYSTEM_ROLE)
         steps.append(
             Step(
                 transition=t,
                 words=words,
                 who=who,
-                role=_role_names(t.role),
+                role=role,
                 reason=reason,
                 photos=photos_by_step.get(t.pk, []),
             )
@@ -377,7 +389,8 @@ def mine(request):
                 rate_form=rate_form,
             )
         )
-    return render(request, "workorders/mine.html", {"page": page, "rows": rows})
+    context = {"page": page, "rows": rows, "ratings": Rating.choices}
+    return render(request, "workorders/mine.html", context)
 
 
 # --- the order page ---------------------------------------------------------------------------

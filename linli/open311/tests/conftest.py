@@ -91,9 +91,7 @@ def second_street(world):
         parent=street,
         code="310104091001",
     )
-    compound = place_create(
-        actor=None, kind=PlaceKind.COMPOUND, name="远方花园", parent=committee
-    )
+    compound = place_create(actor=None, kind=PlaceKind.COMPOUND, name="远方花园", parent=committee)
     compound.lat, compound.lng = Decimal("31.300000"), Decimal("121.500000")
     compound.save(update_fields=["lat", "lng"])
     return street

@@ -63,7 +63,11 @@ def transport(client, monkeypatch):
 def test_georeport_reads_services_and_requests(world, users, report, transport, fmt):
     first, second = report(days_ago=2), report(days_ago=1)
     order_act(
-        actor=users["dispatcher"], order=first, action="reject", reason="不属实", reject_reason="untrue"
+        actor=users["dispatcher"],
+        order=first,
+        action="reject",
+        reason="不属实",
+        reject_reason="untrue",
     )
     geo = GeoReport(ROOT, jurisdiction=world.street.code, output_format=fmt)
 

@@ -48,7 +48,8 @@ def test_the_fixture_holds_both_kinds_with_string_codes():
     codes = [row["service_code"] for row in rows]
     assert len(set(codes)) == len(codes)
     for row in rows:
-        assert re.fullmatch(r"\d{2}", row["major_code"]) and re.fullmatch(r"\d{2}", row["minor_code"])
+        assert re.fullmatch(r"\d{2}", row["major_code"]), row["service_code"]
+        assert re.fullmatch(r"\d{2}", row["minor_code"]), row["service_code"]
         letter = "C" if row["kind"] == "component" else "E"
         assert row["service_code"] == letter + row["major_code"] + row["minor_code"]
         assert 3 <= len(row["examples"].splitlines()) <= 8, row["service_code"]
@@ -108,7 +109,11 @@ def test_update_rewrites_fixture_fields_but_keeps_a_retirement_and_never_deletes
     Category.objects.filter(pk=lamp.pk).update(name="灯", examples="", active=False)
     TimeLimit.objects.filter(category=None, phase="handle", urgency="normal").update(amount=9)
     local = Category.objects.create(
-        kind="event", major_code="07", major_name="本地", minor_code="01", name="本地事项",
+        kind="event",
+        major_code="07",
+        major_name="本地",
+        minor_code="01",
+        name="本地事项",
         service_code="E0701",
     )
 
