@@ -86,10 +86,7 @@ def _int_param(data, name: str, default: int, maximum: int) -> int:
     if not text:
         return default
     if not _number(text) or not 1 <= int(text) <= maximum:
-        raise Open311Error(
-            400,
-            NOT_A_NUMBER % {"name": name, "max": maximum},
-        )
+        raise Open311Error(400, NOT_A_NUMBER % {"name": name, "max": maximum})
     return int(text)
 
 

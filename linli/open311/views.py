@@ -19,6 +19,11 @@ from linli.open311.render import JSON, MIME_TYPES, XML, Open311Error, error, res
 FORMATS = (XML, JSON)
 
 
+def _base_url(request) -> str:
+    """This API's root as the client reached it (every endpoint sits right under it)."""
+    return request.build_absolute_uri(request.path.rsplit("/", 1)[0])
+
+
 def georeport(view):
     """Checks the format and turns Open311Error into the error body in that format."""
 
@@ -37,7 +42,7 @@ def georeport(view):
 @require_GET
 @georeport
 def discovery(request, fmt: str):
-    base = request.build_absolute_uri("/open311/v2/")
+    base = _base_url(request) + "/"
     return respond(
         fmt,
         "discovery",
@@ -125,4 +130,4 @@ def not_found(request, rest: str = ""):
 
 @require_GET
 def openapi(request):
-    return JsonResponse(openapi_document(request.build_absolute_uri("/open311/v2")))
+    return JsonResponse(openapi_document(_base_url(request)))

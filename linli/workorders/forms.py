@@ -15,23 +15,8 @@ from linli.workorders.services import (
     PHOTO_TYPE,
     REASON_REQUIRED,
     TOO_MANY_PHOTOS,
+    looks_like_image,
 )
-
-# What the first bytes of a photo must look like: a file only named .jpg is not a photo.
-_MAGIC = (
-    (0, b"\xff\xd8\xff"),  # JPEG
-    (0, b"\x89PNG\r\n\x1a\n"),  # PNG
-    (8, b"WEBP"),  # RIFF....WEBP
-    (4, b"ftyp"),  # HEIC / HEIF (ISO base media)
-)
-
-
-def looks_like_image(upload) -> bool:
-    position = upload.tell() if hasattr(upload, "tell") else 0
-    upload.seek(0)
-    head = upload.read(16)
-    upload.seek(position)
-    return any(head[offset : offset + len(magic)] == magic for offset, magic in _MAGIC)
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):

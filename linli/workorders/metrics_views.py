@@ -83,7 +83,7 @@ def _query(request) -> Query:
     if scope is None:
         raise Http404
     form = MetricsFilterForm(request.GET)
-    form.is_valid()
+    # A field that does not parse falls back to its default (this month, the whole area).
     data = form.cleaned_data if form.is_valid() else {}
     kind = data.get("kind") or "month"
     day = data.get("day") or timezone.localdate()

@@ -40,7 +40,8 @@ def orders_visible(viewer) -> QuerySet:
     departments = department_ids(viewer)
     if departments:
         condition |= Q(department_id__in=departments) | Q(co_departments__in=departments)
-    condition |= Q(reporter=viewer)
+    # Reporters see their own orders, and the original their report was merged into.
+    condition |= Q(reporter=viewer) | Q(duplicates__reporter=viewer)
     return WorkOrder.objects.filter(condition).distinct()
 
 
@@ -182,3 +183,17 @@ def route_for(*, street_id: int, grid_id: int | None, category_id: int | None):
         if best is None or rule.grid_id is not None:
             best = rule
     return best
+
+
+def grid_workers_for(*, order: WorkOrder):
+    """Grid workers whose grid covers the order's compound (or any grid of its street)."""
+    from django.contrib.auth import get_user_model
+
+    from linli.accounts.roles import Role
+
+    users = get_user_model().objects.filter(assignments__role=Role.GRID_WORKER, is_active=True)
+    if order.place.kind == PlaceKind.COMPOUND:
+        users = users.filter(assignments__grid__compounds=order.place)
+    else:
+        users = users.filter(assignments__grid__street_id=order.street_id)
+    return users.distinct().order_by("display_name", "username")

@@ -192,6 +192,23 @@ def _problem_place(place: Place) -> Place:
     return place
 
 
+# What the first bytes of a photo must look like: a file only named .jpg is not a photo.
+_MAGIC = (
+    (0, b"\xff\xd8\xff"),  # JPEG
+    (0, b"\x89PNG\r\n\x1a\n"),  # PNG
+    (8, b"WEBP"),  # RIFF....WEBP
+    (4, b"ftyp"),  # HEIC / HEIF (ISO base media)
+)
+
+
+def looks_like_image(upload) -> bool:
+    position = upload.tell() if hasattr(upload, "tell") else 0
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(position)
+    return any(head[offset : offset + len(magic)] == magic for offset, magic in _MAGIC)
+
+
 def photos_clean(photos) -> list:
     errors = []
     if len(photos) > MAX_PHOTOS:
@@ -199,7 +216,7 @@ def photos_clean(photos) -> list:
     for photo in photos:
         if getattr(photo, "size", 0) > MAX_PHOTO_BYTES:
             errors.append(PHOTO_TOO_BIG)
-        if getattr(photo, "content_type", "") not in PHOTO_TYPES:
+        if getattr(photo, "content_type", "") not in PHOTO_TYPES or not looks_like_image(photo):
             errors.append(PHOTO_TYPE)
     if errors:
         raise ValidationError({"photos": sorted(set(map(str, errors)))})

@@ -8,7 +8,6 @@ see the progress in plain words with role names only; staff see who acted and th
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -408,21 +407,11 @@ def _is_staff(user, order) -> bool:
     )
 
 
-def grid_workers_for(order):
-    """Grid workers whose grid covers the order's compound (or any grid of its street)."""
-    users = get_user_model().objects.filter(assignments__role=Role.GRID_WORKER, is_active=True)
-    if order.place.kind == PlaceKind.COMPOUND:
-        users = users.filter(assignments__grid__compounds=order.place)
-    else:
-        users = users.filter(assignments__grid__street_id=order.street_id)
-    return users.distinct().order_by("display_name", "username")
-
-
 def _action_form(action, order, user, data=None, files=None) -> ActionForm:
     initial = {"version": order.version}
     kwargs = {}
     if action.code in ("send_verify", "send_check"):
-        kwargs["assignees"] = grid_workers_for(order)
+        kwargs["assignees"] = selectors.grid_workers_for(order=order)
         if order.assignee_id:
             initial["assignee"] = order.assignee_id
     if action.code in ("dispatch", "decide_summons"):

@@ -9,12 +9,11 @@ import re
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 from openpyxl import Workbook
 
-from linli import urls as root_urls
 from linli.accounts.roles import Role
 from linli.accounts.services import role_assign, user_create
 from linli.conftest import PASSWORD

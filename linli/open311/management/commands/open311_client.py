@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from linli.open311.selectors import jurisdiction_id
 from linli.open311.services import open311_client_create
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
@@ -27,6 +28,7 @@ class Command(BaseCommand):
         if len(found) != 1:
             raise CommandError(f"No street with code {street!r}." if street else "No street yet.")
         client, key = open311_client_create(name=name, street=found[0])
-        self.stdout.write(f"Open311 client {client.name} for {found[0].name} ({found[0].code})")
+        self.stdout.write(f"Open311 client {client.name} for {found[0].name}")
+        self.stdout.write(f"jurisdiction_id: {jurisdiction_id(found[0])}")
         self.stdout.write(f"api_key: {key}")
         self.stdout.write("Keep it now: only its hash is stored.")
