@@ -6,9 +6,9 @@ committees are fictitious, with format-valid 12-digit codes (310104 090 000 / 00
 """
 
 import random
-from decimal import Decimal
 import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import CharField, OuterRef, Subquery, Value
@@ -260,7 +260,9 @@ def personas_for(world: World) -> list[Persona]:
         Persona("admin", "admin", "系统管理员", Role.ADMINISTRATOR, world.city),
         Persona("bureau", "bureau", "区民政局 王科长", Role.DISTRICT_BUREAU, world.district),
         Persona("dispatcher", "dispatcher", "网格中心 李调度", Role.GRID_DISPATCHER, world.street),
-        Persona("supervisor", "supervisor", "网格中心 何值班长", Role.GRID_SUPERVISOR, world.street),
+        Persona(
+            "supervisor", "supervisor", "网格中心 何值班长", Role.GRID_SUPERVISOR, world.street
+        ),
         Persona("selfgov", "selfgov", "自治办 陈主任", Role.SELF_GOVERNANCE_OFFICE, world.street),
         Persona(
             "handler",

@@ -8,6 +8,7 @@ settled by the committee, the check passed …) live there, next to the effects.
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.workorders import perms
 from linli.workorders.choices import OPEN_STATES, Phase, State
