@@ -18,6 +18,8 @@ from linli.accounts import selectors, services
 from linli.accounts.forms import OneTimeCodeForm, SignInForm
 from linli.accounts.scoping import requires_second_factor
 from linli.core.audit import audit_record
+from linli.workorders.calendar import calendar_warnings
+from linli.workorders.perms import MANAGE_CALENDAR
 
 
 def _next_url(request, default: str = "accounts:home"):
@@ -102,6 +104,10 @@ def second_factor(request):
 @login_required
 def home(request):
     cards = selectors.home_cards(viewer=request.user)
+    if request.user.has_perm(MANAGE_CALENDAR):
+        # The next year's holidays are published late in the year: remind who keeps them.
+        for warning in calendar_warnings():
+            messages.warning(request, warning)
     if not cards:
         messages.info(
             request, _("Your account has no role yet. Ask your administrator to assign one.")

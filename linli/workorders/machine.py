@@ -106,7 +106,12 @@ ACTIONS: dict[str, Action] = {
             "T8",
         ),
         _a(
-            "register", _("Register"), [S.REPORTED, S.ACCEPTED], S.REGISTERED, perms.SUPERVISE, "T9"
+            "register",
+            pgettext_lazy("work order action", "Register"),
+            [S.REPORTED, S.ACCEPTED],
+            S.REGISTERED,
+            perms.SUPERVISE,
+            "T9",
         ),
         _a("dispatch", _("Dispatch"), [S.REGISTERED], S.DISPATCHED, perms.DISPATCH, "T10"),
         _a(

@@ -1050,7 +1050,9 @@ class _Walker:
         snapshots: list[tuple] = []
         events: dict[int, _Events] = {}
         j, next_bound = 0, bounds[0]  # boundaries passed; the next one
-        for _order, action, at, row_department, due, late, hours, rating, unrated, *_k in rows:
+        deadlines = set()
+        for row in rows:
+            action, at, row_department, due, late, hours, rating, unrated = row[1:9]
             if at >= next_bound:
                 snapshot = (
                     department,
@@ -1068,6 +1070,7 @@ class _Walker:
             pi = j - 1 if 0 < j <= n else None  # the period this row falls in
             if action in DEADLINE_ACTIONS:
                 deadline = self._due(due)
+                deadlines.add(deadline)
                 if action == "approve_extension":
                     extended = True
                     hours_total += int(hours or 0)
@@ -1108,15 +1111,11 @@ class _Walker:
             snapshot = (department, deadline, closed, handled, suspended, extended, hours_total)
             snapshots.extend([snapshot] * (n + 1 - j))
         # The periods to count the order in: those where something happened, and those in
-        # which a deadline in force at their end falls.
+        # which one of its deadlines falls (_period checks it was the one in force).
         periods = set(events)
-        previous = None
-        for snapshot in snapshots[1:]:
-            if snapshot is not previous:
-                previous = snapshot
-                due = snapshot[1]
-                if due is not None and bounds[0] <= due < bounds[-1]:
-                    periods.add(bisect.bisect_right(bounds, due) - 1)
+        for due in deadlines:
+            if due is not None and bounds[0] <= due < bounds[-1]:
+                periods.add(bisect.bisect_right(bounds, due) - 1)
         order_key = tuple(rows[0][9:])
         for pi in sorted(periods):
             self._period(pi, snapshots[pi], snapshots[pi + 1], events.get(pi), order_key)

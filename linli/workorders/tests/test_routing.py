@@ -52,3 +52,19 @@ def test_the_errand_catalogue_is_edited_by_the_street(client_as, world):
     assert response.status_code == 302
     bad = client.post(url, {"code": "", "name": "", "limit_days": -1})
     assert bad.status_code == 200 and 'class="errorlist' in bad.content.decode()
+
+
+def test_administrators_are_told_when_a_years_holidays_are_missing(client_as):
+    from django.utils import timezone, translation
+    from django.utils.html import escape
+
+    from linli.workorders.calendar import calendar_reset, schedule_missing_message
+    from linli.workorders.models import CalendarYear
+
+    year = timezone.localdate().year
+    CalendarYear.objects.filter(year=year).delete()
+    calendar_reset()
+    with translation.override("zh-hans"):
+        message = escape(str(schedule_missing_message(year)))
+    assert message in client_as("admin").get("/", follow=True).content.decode()
+    assert message not in client_as("worker").get("/", follow=True).content.decode()
