@@ -70,6 +70,7 @@ _ORDER_BOARDS = (  # (any of these permissions, URL name, label)
     ({wo.SUPERVISE, wo.DISTRICT_DISPATCH}, "workorders:overdue", _("Overdue board")),
     ({wo.DISTRICT_DISPATCH}, "workorders:district", _("District view")),
     ({wo.VIEW_ORDERS}, "workorders:map", _("Map of open orders")),
+    ({wo.VIEW_ORDERS, wo.HANDLE_DEPARTMENT}, "workorders:metrics", _("Work-order metrics")),
     ({wo.MANAGE_ROUTING}, "workorders:routing_streets", _("Routing rules")),
 )
 

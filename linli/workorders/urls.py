@@ -3,7 +3,7 @@ board, district view, map, metrics) in boards_urls.py."""
 
 from django.urls import path
 
-from linli.workorders import boards_urls, hotline_urls, routing, views
+from linli.workorders import boards_urls, hotline_urls, metrics_urls, routing, views
 
 app_name = "workorders"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     *boards_urls.urlpatterns,
     *routing.urlpatterns,
     *hotline_urls.urlpatterns,
+    *metrics_urls.urlpatterns,
 ]

@@ -10,15 +10,12 @@ import time
 from fractions import Fraction
 
 import pytest
-from django.urls import URLResolver, include, path, reverse
+from django.urls import reverse
 from openpyxl import load_workbook
 
-import linli.urls as root_urls
 from linli.accounts.roles import Role
 from linli.accounts.services import role_assign, user_create
 from linli.conftest import PASSWORD
-from linli.workorders import metrics_urls
-from linli.workorders import urls as workorder_urls
 from linli.workorders.choices import Source
 from linli.workorders.metrics import (
     DENOMINATOR_RULE,
@@ -37,21 +34,7 @@ from linli.workorders.models import Category, Transition, WorkOrder
 from linli.workorders.services import order_act, orders_tick
 from linli.workorders.tests.conftest import MONDAY, a_category, photo
 
-# The lead mounts metrics_urls in workorders/urls.py; until then the tests mount it themselves
-# (a no-op once it is there).
-_known = {getattr(p, "name", None) for p in workorder_urls.urlpatterns}
-_orders = [
-    *workorder_urls.urlpatterns,
-    *(p for p in metrics_urls.urlpatterns if p.name not in _known),
-]
-urlpatterns = [
-    path("orders/", include((_orders, "workorders")))
-    if isinstance(entry, URLResolver) and entry.namespace == "workorders"
-    else entry
-    for entry in root_urls.urlpatterns
-]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 FEBRUARY = Period(dt.date(2026, 2, 1), "month")
 MARCH = Period(dt.date(2026, 3, 1), "month")
