@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 ## demo-reset: throw away the demo database and accounts
 demo-reset:
-	rm -f var/linli.sqlite3* var/demo-accounts.json
+	rm -f var/linli.sqlite3* var/demo-accounts.json var/demo-open311.txt
 
 ## test: install, lint, check migrations and translations, run the suite (SQLite)
 test: $(STAMP) lint

@@ -443,11 +443,11 @@ def _late(order: Order, now: dt.datetime) -> dict:
 # --- the services' bookkeeping, in memory ----------------------------------------------------
 
 
-class _Clock(calendar._Clock):
+class _Clock(calendar.Clock):
     """The calendar's clock with each day's working spans computed once."""
 
     def __init__(self):
-        base = calendar._clock()
+        base = calendar.clock_get()
         super().__init__(base.calendar, base.hours)
         self.cache: dict[dt.date, list] = {}
 

@@ -239,7 +239,7 @@ def _in_tz(moment: datetime) -> datetime:
     return moment.astimezone(TZ)
 
 
-class _Clock:
+class Clock:
     """Working-time arithmetic over one calendar and one set of working hours."""
 
     def __init__(self, calendar: WorkingCalendar, hours: list[tuple[time, time]]):
@@ -297,8 +297,10 @@ class _Clock:
         raise ValueError(f"no working day in the {_MAX_IDLE_DAYS} days after {day}")
 
 
-def _clock() -> _Clock:
-    return _Clock(calendar_get(), working_hours())
+def clock_get() -> Clock:
+    """A snapshot of the calendar and working hours for many computations in a row (the demo,
+    metrics): the module functions re-check the cache on every call, a Clock does not."""
+    return Clock(calendar_get(), working_hours())
 
 
 def is_workday(day: date) -> bool:
@@ -332,11 +334,11 @@ def add_working_time(start: datetime, amount: int, unit: str) -> datetime:
     if unit == LimitUnit.NATURAL_DAYS:
         return start + timedelta(days=amount)
     if unit == LimitUnit.MINUTES:
-        return _clock().add(start, timedelta(minutes=amount))
+        return clock_get().add(start, timedelta(minutes=amount))
     if unit == LimitUnit.HOURS:
-        return _clock().add(start, timedelta(hours=amount))
+        return clock_get().add(start, timedelta(hours=amount))
     if unit == LimitUnit.DAYS:
-        clock = _clock()
+        clock = clock_get()
         day = clock.add(start, timedelta(0)).date()
         for _step in range(amount):
             day = clock.next_workday(day)
@@ -349,7 +351,7 @@ def working_minutes_between(a: datetime, b: datetime) -> int:
     a, b = _in_tz(a), _in_tz(b)
     if b <= a:
         return 0
-    return int(_clock().between(a, b).total_seconds() // 60)
+    return int(clock_get().between(a, b).total_seconds() // 60)
 
 
 def warn_point(start: datetime, due: datetime) -> datetime:
@@ -364,7 +366,7 @@ def warn_point(start: datetime, due: datetime) -> datetime:
     if due <= start:
         return due
     percent = yellow_at_percent()
-    clock = _clock()
+    clock = clock_get()
     working = int(clock.between(start, due).total_seconds())
     if working == 0:
         elapsed = int((due - start).total_seconds())

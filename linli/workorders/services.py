@@ -460,7 +460,7 @@ def order_act(
     if effect is not None:
         data = effect(order, actor=actor, now=now, reason=reason, **params) or {}
         department = data.pop("_department", None)
-    if spec.target is not None:
+    if spec.target is not None and order.state == before:  # an effect may choose (reopen)
         order.state = spec.target
     _after_state(order, before, now)
     order.updated_at = now

@@ -194,3 +194,30 @@ def test_a_duplicate_is_rejected_with_a_link(world, users, new_order):
         duplicate_of=first,
     )
     assert second.state == State.REJECTED and second.duplicate_of == first
+
+
+def test_a_reopened_committee_matter_goes_back_to_the_committee(users, new_order):
+    order = new_order(
+        actor_key="resident", source=Source.RESIDENT, category=a_category(self_governable=True)
+    )
+    order = order_act(actor=users["worker"], order=order, action="self_handle", now=at(1))
+    order = order_act(
+        actor=users["worker"],
+        order=order,
+        action="rc_close",
+        now=at(2),
+        reason="已调解",
+        photos=[photo()],
+    )
+    order = order_act(actor=users["resident"], order=order, action="rate", now=at(3), rating=1)
+    with pytest.raises(PermissionDenied):  # the street decides a reopening
+        order_act(actor=users["worker"], order=order, action="reopen", now=at(4), reason="没解决")
+    order = order_act(
+        actor=users["supervisor"],
+        order=order,
+        action="reopen",
+        now=at(4),
+        reason="居民反映仍未解决",
+    )
+    assert order.state == State.RC_HANDLING and order.phase == "committee"
+    assert order.phase_due_at > at(4)

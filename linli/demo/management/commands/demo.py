@@ -44,6 +44,7 @@ class Command(BaseCommand):
         else:
             self._load(seed, accounts_file)
         self._print_accounts(accounts_file)
+        self._print_open311(accounts_file)
 
     @transaction.atomic  # all or nothing: a failed load leaves nothing half-built to skip next time
     def _load(self, seed: int, accounts_file: str) -> None:
@@ -82,7 +83,7 @@ class Command(BaseCommand):
             for k in ("committee", "compound", "building", "household")
         }
         self.stdout.write(
-            f"Demo street and register loaded in {time.monotonic() - started:.1f}s: "
+            f"Demo loaded in {time.monotonic() - started:.1f}s: "
             + ", ".join(f"{n} {k}s" for k, n in counts.items())
         )
         self.stdout.write(
@@ -93,18 +94,29 @@ class Command(BaseCommand):
             f"Work orders filled in {orders_seconds:.1f}s: "
             + ", ".join(f"{k} {n}" for k, n in orders.items())
         )
-        if open311_key:
-            self.stdout.write(f"Open311 api_key for the demo client (shown once): {open311_key}")
+        with open(
+            os.open(_open311_file(accounts_file), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
+        ) as fh:
+            fh.write(f"{world.street.code} {open311_key}\n")
 
     @staticmethod
     def _open311_client(world) -> str:
-        """An Open311 client for the demo street; its key (the Open311 app may be absent)."""
-        try:
-            from linli.open311.services import open311_client_create
-        except ImportError:
-            return ""
+        """An Open311 client for the demo street; returns its key (stored only as a hash)."""
+        from linli.open311.services import open311_client_create
+
         _, key = open311_client_create(name="演示客户端", street=world.street)
         return key
+
+    def _print_open311(self, accounts_file: str) -> None:
+        try:
+            with open(_open311_file(accounts_file)) as fh:
+                jurisdiction, key = fh.read().split()
+        except (FileNotFoundError, ValueError):
+            return
+        self.stdout.write(
+            f"\nOpen311 demo client: POST /open311/v2/requests.json with api_key={key}"
+            f" (jurisdiction_id={jurisdiction})"
+        )
 
     def _print_accounts(self, accounts_file: str) -> None:
         try:
@@ -124,3 +136,8 @@ class Command(BaseCommand):
                     f"  {'':<11} second factor: add hex key {a['totp_key']} to an authenticator,"
                     f" or run `linli demo_code {a['username']}`"
                 )
+
+
+def _open311_file(accounts_file: str) -> str:
+    """The demo Open311 key sits beside the accounts file, readable by its owner only."""
+    return os.path.join(os.path.dirname(accounts_file), "demo-open311.txt")
