@@ -186,8 +186,12 @@ def service_definition(category: Category) -> dict:
 
 
 def requests_public(street: Place) -> QuerySet[WorkOrder]:
-    """Problem orders of public categories in a street (errands concern one person: never)."""
-    return WorkOrder.objects.filter(street=street, kind=Kind.PROBLEM, category__public=True)
+    """Problem orders of public categories in a street. Never errands (they concern one person)
+    nor the committee's own matters (neighbour disputes, noise between flats: residents' private
+    affairs)."""
+    return WorkOrder.objects.filter(
+        street=street, kind=Kind.PROBLEM, category__public=True, category__self_governable=False
+    )
 
 
 def _ids(text: str) -> list[int]:
@@ -330,6 +334,7 @@ def updates_filter(street: Place, data) -> QuerySet[Transition]:
             order__street=street,
             order__kind=Kind.PROBLEM,
             order__category__public=True,
+            order__category__self_governable=False,
             at__gte=start,
             at__lte=end,
         )

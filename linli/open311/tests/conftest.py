@@ -38,9 +38,10 @@ def _category(code: str, name: str, **fields) -> Category:
 
 @pytest.fixture
 def services(db):
-    """Three categories of our own (major class 98 is not in the shipped classification)."""
+    """Categories of our own (major class 98 is not in the shipped classification)."""
     return {
         "cover": _category("C9801", "井盖破损"),
+        "litter": _category("E9804", "暴露垃圾"),
         "clutter": _category("E9802", "楼道堆物", self_governable=True),
         "private": _category("E9803", "家庭纠纷", public=False),
     }

@@ -408,14 +408,21 @@ def test_service_request_id_overrides_the_other_filters(client, world, report, f
 @FORMATS
 def test_service_code_filter_and_paging(client, world, report, fmt):
     covers = [report(days_ago=d) for d in (1, 2, 3)]
-    clutter = report(category="clutter")
+    litter = report(category="litter")
     rows = request_list(get(client, "requests", fmt, service_code="C9801,C0000"), fmt)
     assert [r["service_request_id"] for r in rows] == [str(o.pk) for o in covers]
     page2 = request_list(get(client, "requests", fmt, page="2", page_size="2"), fmt)
     assert [r["service_request_id"] for r in page2] == [str(covers[1].pk), str(covers[2].pk)]
-    assert str(clutter.pk) in {
+    assert str(litter.pk) in {
         r["service_request_id"] for r in request_list(get(client, "requests", fmt), fmt)
     }
+
+
+def test_the_committees_own_matters_are_not_published(client, world, report):
+    clutter = report(category="clutter")  # a stairwell between neighbours: their affair
+    rows = client.get(f"{BASE}/requests.json").json()
+    assert str(clutter.pk) not in {r["service_request_id"] for r in rows}
+    assert client.get(f"{BASE}/requests/{clutter.pk}.json").status_code == 404
 
 
 def test_private_categories_and_errands_are_never_listed(client, world, report):
