@@ -14,32 +14,12 @@ import time
 import zlib
 
 import pytest
-from django.urls import URLResolver, include, path
 from playwright.sync_api import expect
 
-import linli.urls as root_urls
-from linli.workorders import metrics_urls
-from linli.workorders import urls as workorder_urls
+pytestmark = pytest.mark.e2e
 
-pytestmark = [pytest.mark.e2e, pytest.mark.urls(__name__)]
-
-PASSWORD = "Demo-pass-123!"  # tests/e2e/conftest.py gives every persona this password
 PHONE = {"width": 360, "height": 740}
 DESCRIPTION = "3号楼门口的窨井盖碎了，晚上很危险"
-
-# /orders/metrics/ is built (metrics_urls) but not yet mounted in workorders/urls.py; mount it
-# here the way linli/workorders/tests/test_metrics.py does (a no-op once the lead mounts it).
-_known = {getattr(p, "name", None) for p in workorder_urls.urlpatterns}
-_orders = [
-    *workorder_urls.urlpatterns,
-    *(p for p in metrics_urls.urlpatterns if p.name not in _known),
-]
-urlpatterns = [
-    path("orders/", include((_orders, "workorders")))
-    if isinstance(entry, URLResolver) and entry.namespace == "workorders"
-    else entry
-    for entry in root_urls.urlpatterns
-]
 
 
 def png(width: int = 48, height: int = 32, seed: int = 0) -> bytes:
@@ -88,7 +68,7 @@ def seeded(world, settings, tmp_path):
 
 
 @pytest.fixture
-def personas(browser, live_server, users, seeded):
+def personas(browser, sign_in, users, seeded):
     """One signed-in page per persona, each in its own browser context (its own cookies)."""
     contexts = []
 
@@ -100,12 +80,7 @@ def personas(browser, live_server, users, seeded):
         context.set_default_timeout(10_000)
         context.set_default_navigation_timeout(15_000)
         contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", PASSWORD)
-        with page.expect_navigation():
-            page.click("form button[type=submit].primary")
+        page = sign_in(context.new_page(), username)
         assert "/accounts/login/" not in page.url, f"{username} could not sign in"
         return page
 
@@ -155,7 +130,7 @@ class Walk:
         )
 
 
-def test_one_order_walks_through_every_level(personas, live_server, world, users):
+def test_one_order_walks_through_every_level(personas, live_server, world, users, results_dir):
     from linli.workorders.choices import Level, Source, State
     from linli.workorders.models import Attachment, Category, WorkOrder
 
@@ -172,25 +147,37 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     expect(resident.locator("#photo-preview img")).to_have_count(1)
     resident.fill("textarea[name=description]", DESCRIPTION)
     # htmx suggests a category from the text and preselects it.
-    suggested = resident.locator("#id_category optgroup").first.locator("option")
-    expect(suggested.first).to_be_attached()
-    suggested_pk = int(suggested.first.get_attribute("value"))
-    expect(resident.locator("#id_category")).to_have_value(str(suggested_pk))
+    chooser = resident.locator("#id_category")
+    expect(chooser).not_to_have_value("")
+    suggested_pk = int(chooser.input_value())
+    # The preselected one is the top of the "suggested" group that came with it.
+    top = resident.locator("#id_category optgroup").first.locator("option").first
+    assert top.get_attribute("value") == str(suggested_pk)
     category = Category.objects.get(pk=suggested_pk)
     assert category.public and not category.self_governable, category
     resident.select_option("select[name=place]", str(compound.pk))
     resident.fill("input[name=address]", "3号楼门口")
-    resident.screenshot(path="docs/screenshots/workorder-report-phone.png", full_page=True)
+    resident.screenshot(path=str(results_dir / "workorder-report-phone.png"), full_page=True)
     with resident.expect_navigation():
         resident.locator("#report-form button[type=submit].primary").click()
     order = WorkOrder.objects.get()
     walk = Walk(live_server, order.pk)
     assert resident.url == walk.url
-    assert (order.state, order.level, order.source) == (State.REPORTED, Level.STREET, Source.RESIDENT)
+    assert (order.state, order.level, order.source) == (
+        State.REPORTED,
+        Level.STREET,
+        Source.RESIDENT,
+    )
     assert order.category_id == suggested_pk and order.place_id == compound.pk
     assert order.reporter_id == users["resident"].pk and order.grid_id == world.grids[0].pk
     walk.expect_state(resident, State.REPORTED)
-    expect(resident.locator("section.card .photos img.thumb")).to_have_count(1)
+    thumb = resident.locator("section.card > p.photos img.thumb")
+    expect(thumb).to_have_count(1)
+    thumb.scroll_into_view_if_needed()
+    # Served through the permission-checked view, and really an image.
+    resident.wait_for_function(
+        "img => img.complete && img.naturalWidth === 48", arg=thumb.element_handle()
+    )
     # The reporter has nothing to act on yet and sees roles, not staff names.
     expect(resident.locator("details.action")).to_have_count(0)
     assert fits_phone(resident)
@@ -201,6 +188,10 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     handler = personas("handler")
     gridworker = personas("gridworker", phone=True)
 
+    # The new report waits on the dispatch console.
+    dispatcher.goto(f"{live_server.url}/orders/console/")
+    expect(dispatcher.locator(f"table.console tr[data-order='{order.pk}']")).to_have_count(1)
+    dispatcher.screenshot(path=str(results_dir / "workorder-console.png"), full_page=True)
     walk.act(
         dispatcher,
         "send_verify",
@@ -209,7 +200,7 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     )
     walk.open(gridworker)
     expect(gridworker.locator("details#act-verify")).to_have_count(1)
-    gridworker.screenshot(path="docs/screenshots/workorder-order-phone.png", full_page=True)
+    gridworker.screenshot(path=str(results_dir / "workorder-order-phone.png"), full_page=True)
     assert fits_phone(gridworker)
     walk.act(gridworker, "verify", State.ACCEPTED, photos=[photo("verify.png", 1)])
     assert fits_phone(gridworker)
@@ -249,7 +240,11 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     # --- 6. the check fails; rework; handled again; the check passes; closed ------------------
     walk.act(dispatcher, "send_check", State.CHECKING, select={"assignee": users["gridworker"].pk})
     walk.act(
-        gridworker, "check", State.CHECKING, check={"passed": "fail"}, photos=[photo("loose.png", 3)]
+        gridworker,
+        "check",
+        State.CHECKING,
+        check={"passed": "fail"},
+        photos=[photo("loose.png", 3)],
     )
     walk.act(supervisor, "rework", State.IN_PROGRESS, fill={"reason": "井盖仍有松动"})
     walk.act(
@@ -309,13 +304,14 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     # One photo each: report, verify, two feedbacks, two checks.
     assert Attachment.objects.filter(order=order).count() == 6
 
-    # --- 8. the console lists it; the metrics page counts it ------------------------------------
-    dispatcher.goto(f"{live_server.url}/orders/console/?state=")
-    dispatcher.screenshot(path="docs/screenshots/workorder-console.png", full_page=True)
+    # --- 8. off the console (closed); the metrics page counts it ----------------------------------
+    dispatcher.goto(f"{live_server.url}/orders/console/")
+    expect(dispatcher.locator("table.console tr[data-order]")).to_have_count(0)
 
     supervisor.goto(f"{live_server.url}/orders/metrics/")
     table = supervisor.locator("table.metrics-table")
     expect(table).to_be_visible()
+    supervisor.screenshot(path=str(results_dir / "workorder-metrics.png"), full_page=True)
 
     def figure(code: str):
         cell = table.locator(f"tr[data-metric={code}] td").first
