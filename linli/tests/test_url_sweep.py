@@ -27,6 +27,7 @@ def _parameters(world):
         "place_id": committee.pk,
         "object_id": committee.pk,
         "id": committee.pk,
+        "attachment_id": committee.pk,
         "app_label": "places",
         "content_type_id": 1,
         # The job queue's admin pages (django_rq).
