@@ -11,9 +11,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.open311.render import Open311Error, clean_text, parse_w3c, w3c
+from linli.people.pii import cell_echo
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
-from linli.workorders.choices import CLOSED_STATES, CategoryKind, Kind, RejectReason, State
+from linli.workorders.choices import (
+    CLOSED_STATES,
+    CategoryKind,
+    Kind,
+    RejectReason,
+    Source,
+    State,
+)
 from linli.workorders.models import Category, Transition, WorkOrder
 
 MAX_DAYS = 90
@@ -262,14 +270,25 @@ def _status_notes(order: WorkOrder, context: _Context) -> str:
     return str(State(order.state).label)
 
 
+# Texts written by staff on patrol or by the committee may be published; what residents, callers
+# and other systems wrote may name people, flats and phones, so only its category is.
+_STAFF_SOURCES = frozenset({Source.PATROL, Source.COMMITTEE, Source.DISTRICT})
+
+
+def _public_description(order: WorkOrder) -> str:
+    if order.source in _STAFF_SOURCES:
+        return cell_echo(order.description, limit=4000)
+    return order.category.name
+
+
 def request_rows(orders) -> list[dict]:
     orders = list(orders)
     context = _context(orders)
     rows = []
     for order in orders:
         closed = order.state in CLOSED_STATES
-        lat = order.lat if order.lat is not None else order.place.lat
-        lng = order.lng if order.lng is not None else order.place.lng
+        # The compound's point, never the reporter's own (often their doorstep).
+        lat, lng = order.place.lat, order.place.lng
         rows.append(
             {
                 "service_request_id": str(order.pk),
@@ -277,7 +296,7 @@ def request_rows(orders) -> list[dict]:
                 "status_notes": _status_notes(order, context),
                 "service_name": order.category.name,
                 "service_code": order.category.service_code,
-                "description": order.description,
+                "description": _public_description(order),
                 "agency_responsible": order.department.name if order.department else None,
                 "service_notice": order.category.close_condition or None,
                 "requested_datetime": w3c(order.created_at),

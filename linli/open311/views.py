@@ -10,6 +10,7 @@ from functools import wraps
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from linli.open311 import selectors, services
@@ -83,6 +84,7 @@ def service_definition(request, code: str, fmt: str):
 
 
 @csrf_exempt
+@sensitive_post_parameters("api_key", "phone", "email", "first_name", "last_name")
 @require_http_methods(["GET", "POST"])
 @georeport
 def requests_(request, fmt: str):

@@ -13,8 +13,6 @@ from linli.workorders.models import (
     RoutingRule,
     ServiceItem,
     TimeLimit,
-    Transition,
-    WorkOrder,
 )
 from linli.workorders.perms import MANAGE_CALENDAR
 
@@ -112,40 +110,5 @@ class Open311ClientAdmin(AuditedAdmin):
         return obj.street
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("accounts.manage_accounts")
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(WorkOrder)
-class WorkOrderAdmin(ReadOnlyAdmin):
-    list_display = ["id", "state", "level", "category", "street", "department", "created_at"]
-    list_filter = ["state", "level", "kind", "source"]
-    search_fields = ["id", "external_id"]
-    list_select_related = ["category", "street", "department"]
-    date_hierarchy = "created_at"
-    # The phone's ciphertext is never shown; the masked phone is enough.
-    exclude = ["reporter_phone_cipher"]
-    readonly_fields = ["reporter_phone_masked", "version"]
-    raw_id_fields = ["category", "service_item", "beneficiary", "place", "street", "grid"]
-
-
-@admin.register(Transition)
-class TransitionAdmin(ReadOnlyAdmin):
-    list_display = ["order", "action", "from_state", "to_state", "actor_name", "role", "at"]
-    list_filter = ["action", "level"]
-    search_fields = ["order__id", "actor_name"]
-    date_hierarchy = "at"
-    raw_id_fields = ["order", "actor", "department"]
+# Orders and their log are not in the admin: it is not scoped by place and would show reporters
+# city-wide. They are read through the scoped pages and API.

@@ -31,6 +31,7 @@ from linli.workorders.choices import (
 )
 from linli.workorders.models import Category, RoutingRule, Transition, WorkOrder
 from linli.workorders.selectors import department_ids, light, light_q
+from linli.workorders.services import SUMMONS_REOPENS
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -173,9 +174,8 @@ def summons_warranted(order, now) -> bool:
     return bool(
         order.has_co_departments
         or (order.phase_due_at and now > order.phase_due_at)
+        or order.reopen_count >= SUMMONS_REOPENS
         or order.return_count >= 2
-        or order.reopen_count >= 1
-        or order.rework_count >= 2
     )
 
 

@@ -14,6 +14,9 @@ from linli.workorders import perms
 from linli.workorders.choices import OPEN_STATES, Phase, State
 
 S = State
+# A summons is for an order the committee holds or a department handles: before registration
+# it would dispatch without verification (T5) and registration (T9).
+SUMMONS_STATES = OPEN_STATES - {S.REPORTED, S.VERIFYING, S.ACCEPTED, S.SELF_RESOLVED}
 
 
 @dataclass(frozen=True)
@@ -249,7 +252,7 @@ ACTIONS: dict[str, Action] = {
         _a(
             "request_summons",
             _("Summon the departments (约请)"),
-            OPEN_STATES,
+            SUMMONS_STATES,
             None,
             perms.HANDLE_COMMITTEE,
             "T17",
@@ -258,7 +261,7 @@ ACTIONS: dict[str, Action] = {
         _a(
             "decide_summons",
             _("Record the summons meeting"),
-            OPEN_STATES - {S.REPORTED},
+            SUMMONS_STATES,
             S.DISPATCHED,
             perms.SUPERVISE,
             "T17",

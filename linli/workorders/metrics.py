@@ -117,7 +117,7 @@ GROUP_BY = {
 
 # Steps that set the handling deadline (data["handle_due"]), and every action the pass over
 # orders reads.
-DEADLINE_ACTIONS = ("dispatch", "decide_summons", "approve_extension", "resume")
+DEADLINE_ACTIONS = ("dispatch", "decide_summons", "approve_extension", "resume", "reopen")
 WALK_ACTIONS = (
     *DEADLINE_ACTIONS,
     "approve_return",
@@ -1068,15 +1068,23 @@ class _Walker:
                     j += 1
                 next_bound = bounds[j] if j <= n else _NEVER
             pi = j - 1 if 0 < j <= n else None  # the period this row falls in
-            if action in DEADLINE_ACTIONS:
+            if action in DEADLINE_ACTIONS and (due or action != "reopen"):
                 deadline = self._due(due)
                 deadlines.add(deadline)
                 if action == "approve_extension":
                     extended = True
                     hours_total += int(hours or 0)
+                elif action == "reopen":
+                    # Handled again, against the fresh handling time the reopening set.
+                    closed = handled = False
+                    reopened = True
+                    handle_start = at
                 else:
                     handle_start = at
                     handled = suspended = False
+                    if action in ("dispatch", "decide_summons"):
+                        # A new dispatch: extensions so far belong to the earlier one.
+                        extended, hours_total = False, 0
                     if row_department is not None:
                         department = row_department
             elif action == "approve_return":

@@ -40,9 +40,23 @@ def orders_visible(viewer) -> QuerySet:
     departments = department_ids(viewer)
     if departments:
         condition |= Q(department_id__in=departments) | Q(co_departments__in=departments)
-    # Reporters see their own orders, and the original their report was merged into.
-    condition |= Q(reporter=viewer) | Q(duplicates__reporter=viewer)
+    # Reporters see their own orders; of the one theirs was merged into, "my reports" shows only
+    # the state and the date it was fixed (it is somebody else's report).
+    condition |= Q(reporter=viewer)
     return WorkOrder.objects.filter(condition).distinct()
+
+
+def is_staff(user, order: WorkOrder) -> bool:
+    """Staff of the order (its places, or its lead or co-department) see names and internal
+    reasons; anyone else who may open it (its reporter) sees roles and outcomes only."""
+    if user.has_perm(perms.VIEW_ORDERS, order):
+        return True
+    departments = department_ids(user)
+    if not departments:
+        return False
+    return order.department_id in departments or any(
+        d.pk in departments for d in order.co_departments.all()
+    )
 
 
 def order_get(*, viewer, pk) -> WorkOrder:

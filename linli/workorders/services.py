@@ -89,6 +89,9 @@ DUPLICATE_SELF = _("An order cannot duplicate itself.")
 ALREADY_ESCALATED = _("This order is already with the district.")
 SERVICE_ITEM_REQUIRED = _("Choose the service item.")
 BENEFICIARY_REQUIRED = _("Say for whom the errand is run.")
+RATING_TOO_LATE = _("An order can be rated within %(days)d days of closing.")
+SUMMONS_ALREADY = _("A summons is already requested for this order.")
+ARCHIVE_TOO_EARLY = _("A closed order is archived only after its rating window.")
 VERIFY_FIRST = _("A report from the public is verified on site before it is registered.")
 
 
@@ -369,6 +372,10 @@ def _attach(order, step, photos, actor) -> None:
         )
 
 
+def _private(order) -> bool:
+    return order.source in (Source.RESIDENT, Source.PROPERTY)
+
+
 def _log(order, *, actor, action, from_state, now, reason="", data=None, department=None, role=""):
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return Transition.objects.create(
@@ -378,7 +385,12 @@ def _log(order, *, actor, action, from_state, now, reason="", data=None, departm
         to_state=order.state,
         level=order.level,
         actor=actor if authenticated else None,
-        actor_name=actor.get_username() if authenticated else "",
+        # A resident reporter stays private in the log: the reporter is the order's own field.
+        actor_name=(
+            actor.get_username()
+            if authenticated and not (actor.pk == order.reporter_id and _private(order))
+            else ""
+        ),
         role=role or (actor.audit_role(order.place) if authenticated else "system"),
         department=department,
         at=now,
@@ -704,7 +716,10 @@ def _e_rework(order, **_):
     return {"_department": order.department}
 
 
-def _e_rate(order, actor=None, rating=None, comment="", **_):
+def _e_rate(order, actor=None, rating=None, comment="", now=None, **_):
+    window = dt.timedelta(days=settings.LINLI_RATING_WINDOW_DAYS)
+    if order.closed_at and now > order.closed_at + window:
+        raise ValidationError(RATING_TOO_LATE % {"days": settings.LINLI_RATING_WINDOW_DAYS})
     try:
         rating = int(rating)
     except (TypeError, ValueError):
@@ -717,28 +732,40 @@ def _e_rate(order, actor=None, rating=None, comment="", **_):
     return {"rating": rating, "by_phone": by_phone}
 
 
-def _e_reopen(order, **_):
+def _e_reopen(order, now=None, **_):
     if order.rating is None or order.rating > Rating.DISSATISFIED:
         raise ValidationError(REOPEN_ONLY_DISSATISFIED)
     order.reopen_count += 1
     order.closed_at = None
     order.check_passed = None
-    if order.department_id is None:  # settled by the committee: it goes back there
-        order.state = State.RC_HANDLING
-    return {"_department": order.department}
+    if order.department_id is None:
+        # Settled by the committee: back to it; settled on the spot: back to the street.
+        order.state = State.RC_HANDLING if order.level == Level.COMMITTEE else State.REPORTED
+        order.phase = ""
+        return {}
+    # Handled again by the same department, with a fresh handling time.
+    amount, unit = time_limit(order.category, order.urgency, Phase.HANDLE)
+    order.handle_due_at = calendar.add_working_time(now, amount, unit)
+    return {"_department": order.department, "handle_due": order.handle_due_at.isoformat()}
+
+
+# WORKORDERS.md §5.2 T16a/T17: reopened this often, the order is a case for a summons.
+SUMMONS_REOPENS = 3
 
 
 def _summons_warranted(order, now) -> bool:
     return bool(
         order.co_departments.exists()
         or (order.phase_due_at and now > order.phase_due_at)
+        or order.reopen_count >= SUMMONS_REOPENS
+        # Ours, beyond §5.2: departments passing the order back and forth.
         or order.return_count >= 2
-        or order.reopen_count >= 1
-        or order.rework_count >= 2
     )
 
 
 def _e_request_summons(order, actor=None, now=None, reason="", **_):
+    if order.summons_requested:
+        raise ValidationError(SUMMONS_ALREADY)
     if not _summons_warranted(order, now):
         raise ValidationError(SUMMONS_NOT_WARRANTED)
     Summons.objects.create(order=order, requested_by=actor, requested_at=now, reason=reason)
@@ -758,7 +785,17 @@ def _e_decide_summons(order, department=None, co_departments=(), now=None, reaso
     summons.departments.set([department, *data["co_departments"]])
     order.summons_requested = False
     order.pending = {}
+    order.phase = ""  # a new dispatch: the sign-for clock starts again
     return data
+
+
+def _e_archive(order, now=None, **_):
+    if order.state == State.CLOSED:
+        window = dt.timedelta(days=settings.LINLI_RATING_WINDOW_DAYS)
+        if order.closed_at and now < order.closed_at + window:
+            raise ValidationError(ARCHIVE_TOO_EARLY)
+        return {"unrated": True}
+    return {}
 
 
 def _e_escalate_district(order, **_):
@@ -802,6 +839,7 @@ _EFFECTS = {
     "request_summons": _e_request_summons,
     "decide_summons": _e_decide_summons,
     "escalate_district": _e_escalate_district,
+    "archive": _e_archive,
     "supervise": _e_supervise,
 }
 

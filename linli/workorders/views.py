@@ -251,6 +251,12 @@ class Similar:
     visible: bool
 
 
+def _rounded(distance: float | None, *, exact: bool) -> int | None:
+    if distance is None:
+        return None
+    return round(distance) if exact else max(50, round(distance / 50) * 50)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_similar(request):
@@ -283,13 +289,16 @@ def report_similar(request):
                 .filter(pk__in=[c.order.pk for c in candidates])
                 .values_list("pk", flat=True)
             )
+            # Of orders the user may not open, only public matters are hinted at, with a rounded
+            # distance: a neighbour must not locate a private complaint this way.
             found = [
                 Similar(
                     c.order,
-                    round(c.distance_m) if c.distance_m is not None else None,
+                    _rounded(c.distance_m, exact=c.order.pk in visible),
                     c.order.pk in visible,
                 )
                 for c in candidates
+                if c.order.pk in visible or not category.self_governable
             ]
     return render(
         request, "workorders/report.html#similar", {"similar": found, "category": category}
@@ -395,16 +404,7 @@ def mine(request):
 # --- the order page ---------------------------------------------------------------------------
 
 
-def _is_staff(user, order) -> bool:
-    """Staff of the order (its places, or its departments) see names; a reporter sees roles."""
-    if user.has_perm(perms.VIEW_ORDERS, order):
-        return True
-    departments = selectors.department_ids(user)
-    if not departments:
-        return False
-    return order.department_id in departments or any(
-        d.pk in departments for d in order.co_departments.all()
-    )
+_is_staff = selectors.is_staff
 
 
 def _action_form(action, order, user, data=None, files=None) -> ActionForm:
@@ -425,7 +425,9 @@ def _action_form(action, order, user, data=None, files=None) -> ActionForm:
     if action.code == "register":
         initial["urgency"] = order.urgency
     if action.code == "reject":
-        kwargs["duplicates"] = selectors.orders_visible(user).exclude(pk=order.pk)
+        kwargs["duplicates"] = (
+            selectors.orders_visible(user).filter(street_id=order.street_id).exclude(pk=order.pk)
+        )
     return ActionForm(data, files, action=action, initial=initial, **kwargs)
 
 
@@ -449,6 +451,8 @@ def _order_context(request, order, *, forms=None, conflict: str = "") -> dict:
     return {
         "order": order,
         "staff": staff,
+        # Errands name a resident: only their committee sees who (departments do not).
+        "committee_staff": request.user.has_perm(perms.HANDLE_COMMITTEE, order),
         "steps": _steps(order, transitions, staff=staff, photos_by_step=photos_by_step),
         "photos": [a for a in attachments if a.content_type in services.PHOTO_TYPES],
         "light": _light(order),

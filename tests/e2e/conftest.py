@@ -41,6 +41,22 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """On SQLite, test against a database file, not memory.
+
+    The live server's threads share the test database. An in-memory database in shared-cache
+    mode locks whole tables and never waits, so a page that loads several things at once (an
+    order page and its photos, each saving the sliding session) fails at random under load. A
+    file database in WAL mode waits for the lock (busy_timeout) like the real deployment.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("e2e") / "db.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     # Argon2 is the production hasher; these tests only need sign-in to work, quickly.

@@ -646,3 +646,23 @@ def test_bytes_that_are_not_utf8_are_read_leniently(client, world, services, api
             content_type="application/x-www-form-urlencoded",
         )
         assert response.status_code == 201, response.content
+
+
+def test_what_callers_and_residents_wrote_is_not_published(client, world, users, services):
+    from linli.workorders.services import Report, order_report
+
+    call = order_report(
+        actor=users["dispatcher"],
+        report=Report(
+            source=Source.HOTLINE,
+            description="市民钱阿姨（13912345678）来电反映302室门口井盖破损",
+            category=services["cover"],
+            place=world.compounds[0],
+            created_at=timezone.now() - dt.timedelta(hours=2),
+        ),
+    )
+    rows = client.get(f"{BASE}/requests/{call.pk}.json").json()
+    assert rows[0]["description"] == services["cover"].name
+    assert "13912345678" not in client.get(f"{BASE}/requests.json").content.decode()
+    # The point published is the compound's, not the reporter's own.
+    assert rows[0]["lat"] == float(world.compounds[0].lat)

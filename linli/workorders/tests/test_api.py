@@ -335,3 +335,25 @@ def test_suggest_offers_categories_for_a_description(client_as, db):
     public = set(Category.objects.filter(public=True).values_list("service_code", flat=True))
     assert all(s["service_code"] in public and 0 <= s["score"] <= 1 for s in found)
     assert client.post(f"{BASE}/suggest", {"text": "  "}, content_type=JSON).json() == []
+
+
+def test_a_merged_report_does_not_open_the_original_to_its_reporter(world, users, client_as):
+    from linli.workorders.choices import Source
+    from linli.workorders.services import order_act, order_report
+    from linli.workorders.tests.conftest import MONDAY, a_report
+
+    original = order_report(actor=users["gridworker"], report=a_report(world))
+    mine = order_report(actor=users["resident"], report=a_report(world, source=Source.RESIDENT))
+    order_act(
+        actor=users["dispatcher"],
+        order=mine,
+        action="reject",
+        now=MONDAY,
+        reason="重复上报",
+        reject_reason="duplicate",
+        duplicate_of=original,
+    )
+    client = client_as("resident")
+    assert client.get(f"/api/v1/workorders/orders/{original.pk}").status_code == 404
+    assert client.get(f"/orders/{original.pk}/").status_code == 404
+    assert client.get(f"/api/v1/workorders/orders/{mine.pk}").status_code == 200

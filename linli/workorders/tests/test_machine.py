@@ -221,3 +221,84 @@ def test_a_reopened_committee_matter_goes_back_to_the_committee(users, new_order
     )
     assert order.state == State.RC_HANDLING and order.phase == "committee"
     assert order.phase_due_at > at(4)
+
+
+def _closed(world, users, new_order, **fields):
+    order = new_order(**fields)
+    steps = [
+        ("supervisor", "register", {}),
+        ("dispatcher", "dispatch", {"department": world.departments[0]}),
+        ("handler", "sign_for", {}),
+        ("handler", "feedback", {"reason": "已修复", "photos": [photo()]}),
+        ("dispatcher", "send_check", {"assignee": users["gridworker"]}),
+        ("gridworker", "check", {"passed": True, "photos": [photo()]}),
+        ("supervisor", "close", {}),
+    ]
+    for n, (key, action, params) in enumerate(steps):
+        order = order_act(actor=users[key], order=order, action=action, now=at(n + 1), **params)
+    return order
+
+
+def test_ratings_close_with_the_window_and_a_reopening_gets_fresh_time(world, users, new_order):
+    late = _closed(world, users, new_order)
+    with pytest.raises(ValidationError):
+        order_act(
+            actor=users["dispatcher"], order=late, action="rate", now=at(7 + 24 * 30), rating=5
+        )
+    order = _closed(world, users, new_order)
+    order = order_act(actor=users["dispatcher"], order=order, action="rate", now=at(9), rating=1)
+    reopened = at(24 * 20)  # long after the first handling deadline
+    order = order_act(
+        actor=users["supervisor"],
+        order=order,
+        action="reopen",
+        now=reopened,
+        reason="居民反映仍未修好",
+    )
+    assert order.state == State.IN_PROGRESS and order.phase_due_at > reopened
+    with pytest.raises(ValidationError):  # archived only by the timer after the window
+        order_act(
+            actor=users["supervisor"],
+            order=_closed(world, users, new_order),
+            action="archive",
+            now=at(8),
+        )
+
+
+def test_a_summons_is_asked_once_and_its_dispatch_restarts_the_clock(world, users, new_order):
+    order = new_order()
+    order = order_act(actor=users["supervisor"], order=order, action="register", now=at(0.5))
+    order = order_act(
+        actor=users["dispatcher"],
+        order=order,
+        action="dispatch",
+        now=at(1),
+        department=world.departments[0],
+        co_departments=[world.departments[1]],
+    )
+    order = order_act(
+        actor=users["worker"],
+        order=order,
+        action="request_summons",
+        now=at(2),
+        reason="涉及多个部门",
+    )
+    with pytest.raises(ValidationError):
+        order_act(
+            actor=users["worker"],
+            order=order,
+            action="request_summons",
+            now=at(3),
+            reason="再次约请",
+        )
+    decided = at(24 * 3)
+    order = order_act(
+        actor=users["supervisor"],
+        order=order,
+        action="decide_summons",
+        now=decided,
+        reason="约请会议明确由房管办牵头",
+        department=world.departments[0],
+    )
+    assert order.state == State.DISPATCHED and order.phase_due_at > decided
+    assert order.summonses.filter(decided_at__isnull=False).count() == 1
