@@ -606,6 +606,12 @@ class Engine:
     @staticmethod
     def log(sim, action, before, now, actor, reason="", data=None, department=None) -> None:
         order = sim.o
+        if (
+            actor.user is not None
+            and actor.user.pk == order.reporter_id
+            and order.source in (Source.RESIDENT, Source.PROPERTY)
+        ):
+            actor = _Actor(actor.user, "", actor.role)  # as services._log: the reporter is private
         sim.rows.append(
             (action, before, order.state, order.level, actor, department, now, reason, data or {})
         )
@@ -845,13 +851,16 @@ class Engine:
         by_phone = actor.user is None or actor.user.pk != order.reporter_id
         return {"rating": rating, "by_phone": by_phone}
 
-    @staticmethod
-    def _e_reopen(sim, **_):
+    def _e_reopen(self, sim, now, **_):
+        # Only orders with a department are reopened here (services._e_reopen also sends
+        # committee and on-the-spot ones back): fresh handling time.
         order = sim.o
         order.reopen_count += 1
         order.closed_at = None
         order.check_passed = None
-        return {"_department": order.department_id}
+        amount, unit = self.limit(order, Phase.HANDLE)
+        order.handle_due_at = self.deadlines.add(now, amount, unit)
+        return {"_department": order.department_id, "handle_due": order.handle_due_at.isoformat()}
 
     @staticmethod
     def _e_request_summons(sim, now, actor, reason, **_):
@@ -872,6 +881,7 @@ class Engine:
         )
         sim.o.summons_requested = False
         sim.o.pending = {}
+        sim.o.phase = ""  # as services: a new dispatch restarts the sign-for clock
         return data
 
     @staticmethod
