@@ -269,20 +269,16 @@ def resident_edit(request, pk: int):
     )
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def resident_transfer(request, pk: int):
-    resident = selectors.resident_get(viewer=request.user, pk=pk)
-    _require(request.user, MANAGE_REGISTER, resident)
-    dwellings = selectors.transfer_targets(viewer=request.user, resident=resident)
-    form = TransferForm(request.POST or None, dwellings=dwellings)
+def _move(request, resident, form, *, service, done: str, title: str):
+    """A move to a dwelling (transfer, or return to the register): the form, the service, the
+    page. The household record of the dwelling is made on first use, in the same transaction."""
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
                 household = services.household_ensure(
                     actor=request.user, unit=form.cleaned_data["dwelling"]
                 )
-                services.resident_transfer(
+                service(
                     actor=request.user,
                     resident=resident,
                     household=household,
@@ -292,7 +288,7 @@ def resident_transfer(request, pk: int):
         except ValidationError as error:
             _add_service_errors(form, error)
         else:
-            messages.success(request, _("The move is recorded."))
+            messages.success(request, done)
             return redirect("people:resident", pk=resident.pk)
     return render(
         request,
@@ -300,9 +296,25 @@ def resident_transfer(request, pk: int):
         {
             "form": form,
             "resident": resident,
-            "title": _("Move %(name)s to another household") % {"name": resident.name},
+            "title": title,
             "back": reverse("people:resident", args=[resident.pk]),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def resident_transfer(request, pk: int):
+    resident = selectors.resident_get(viewer=request.user, pk=pk)
+    _require(request.user, MANAGE_REGISTER, resident)
+    dwellings = selectors.transfer_targets(viewer=request.user, resident=resident)
+    return _move(
+        request,
+        resident,
+        TransferForm(request.POST or None, dwellings=dwellings),
+        service=services.resident_transfer,
+        done=_("The move is recorded."),
+        title=_("Move %(name)s to another household") % {"name": resident.name},
     )
 
 
@@ -356,35 +368,13 @@ def resident_return(request, pk: int):
         initial={"dwelling": resident.household.place_id},
         returning=resident.status,
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            with transaction.atomic():
-                household = services.household_ensure(
-                    actor=request.user, unit=form.cleaned_data["dwelling"]
-                )
-                services.resident_return(
-                    actor=request.user,
-                    resident=resident,
-                    household=household,
-                    date=form.cleaned_data["date"],
-                    note=form.cleaned_data["note"],
-                )
-        except ValidationError as error:
-            _add_service_errors(form, error)
-        else:
-            messages.success(
-                request, _("%(name)s is back in the register.") % {"name": resident.name}
-            )
-            return redirect("people:resident", pk=resident.pk)
-    return render(
+    return _move(
         request,
-        "people/resident_form.html",
-        {
-            "form": form,
-            "resident": resident,
-            "title": _("Back in the register: %(name)s") % {"name": resident.name},
-            "back": reverse("people:resident", args=[resident.pk]),
-        },
+        resident,
+        form,
+        service=services.resident_return,
+        done=_("%(name)s is back in the register.") % {"name": resident.name},
+        title=_("Back in the register: %(name)s") % {"name": resident.name},
     )
 
 
