@@ -500,6 +500,13 @@ class Deadlines:
             return self.clock.close_of_business(day)
         raise ValueError(f"unknown time-limit unit {unit!r}")
 
+    def between(self, a: dt.datetime, b: dt.datetime) -> int:
+        """calendar.working_minutes_between."""
+        a, b = a.astimezone(TZ), b.astimezone(TZ)
+        if b <= a:
+            return 0
+        return int(self.clock.between(a, b).total_seconds() // 60)
+
     def warn(self, start: dt.datetime, due: dt.datetime) -> dt.datetime:
         start, due = start.astimezone(TZ), due.astimezone(TZ)
         if due <= start:
@@ -804,17 +811,27 @@ class Engine:
         sim.o.pending = {"kind": "suspension", "review_on": review_on.isoformat()}
         return {"_department": sim.o.department_id, "review_on": review_on.isoformat()}
 
-    @staticmethod
-    def _e_approve_suspension(sim, **_):
-        sim.o.review_on = dt.date.fromisoformat(sim.o.pending["review_on"])
-        sim.o.pending = {}
-        return {"_department": sim.o.department_id}
+    def _e_approve_suspension(self, sim, now, **_):
+        order = sim.o
+        order.review_on = dt.date.fromisoformat(order.pending["review_on"])
+        order.pending = {}
+        order.handle_left_minutes = (
+            self.deadlines.between(now, order.handle_due_at) if order.handle_due_at else None
+        )
+        return {
+            "_department": order.department_id,
+            "handle_left_minutes": order.handle_left_minutes,
+        }
 
     def _e_resume(self, sim, now, **_):
         order = sim.o
-        amount, unit = self.limit(order, Phase.HANDLE)
-        order.dispatched_at = now
-        order.handle_due_at = self.deadlines.add(now, amount, unit)
+        left = order.handle_left_minutes
+        if left is None:
+            amount, unit = self.limit(order, Phase.HANDLE)
+            order.handle_due_at = self.deadlines.add(now, amount, unit)
+        else:
+            order.handle_due_at = self.deadlines.add(now, left, LimitUnit.MINUTES)
+        order.handle_left_minutes = None
         order.review_on = None
         return {"_department": order.department_id, "handle_due": order.handle_due_at.isoformat()}
 

@@ -356,6 +356,9 @@ class WorkOrder(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     review_on = models.DateField(_("review date"), null=True, blank=True)
+    # Working minutes of handling time left when a suspension (挂账) was approved; resuming
+    # gives back exactly this much, so suspended time neither counts nor refills the clock.
+    handle_left_minutes = models.PositiveIntegerField(null=True, blank=True, editable=False)
     pending = models.JSONField(
         default=dict, blank=True, help_text="The open request (return, extension, suspension)."
     )
@@ -449,6 +452,7 @@ class Transition(models.Model):
 
 
 def _attachment_path(instance, filename: str) -> str:
+    # Files are named by services.photo_scrub (random), never by the uploader's file name.
     return f"workorders/{instance.order_id}/{filename}"
 
 

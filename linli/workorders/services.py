@@ -7,11 +7,14 @@ deadline, whether it was late). Metrics read only those rows.
 """
 
 import datetime as dt
+import io
+import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -48,7 +51,7 @@ from linli.workorders.models import (
 MAX_DESCRIPTION = 4000
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
-PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 
 CONFLICT = _("Someone else acted on this order first; it is now “%(state)s”. Reload to see it.")
 NOT_FROM_STATE = _("“%(action)s” is not possible while the order is “%(state)s”.")
@@ -56,7 +59,7 @@ REASON_REQUIRED = _("Say why (at least 2 characters).")
 PHOTO_REQUIRED = _("Add at least one photo.")
 TOO_MANY_PHOTOS = _("At most %(n)d photos.")
 PHOTO_TOO_BIG = _("A photo may be at most 8 MB.")
-PHOTO_TYPE = _("Photos must be JPEG, PNG, WebP or HEIC images.")
+PHOTO_TYPE = _("Photos must be JPEG, PNG or WebP pictures.")
 DESCRIPTION_REQUIRED = _("Describe the problem.")
 DESCRIPTION_TOO_LONG = _("At most 4,000 characters.")
 CATEGORY_REQUIRED = _("Choose a category.")
@@ -195,21 +198,46 @@ def _problem_place(place: Place) -> Place:
     return place
 
 
-# What the first bytes of a photo must look like: a file only named .jpg is not a photo.
-_MAGIC = (
-    (0, b"\xff\xd8\xff"),  # JPEG
-    (0, b"\x89PNG\r\n\x1a\n"),  # PNG
-    (8, b"WEBP"),  # RIFF....WEBP
-    (4, b"ftyp"),  # HEIC / HEIF (ISO base media)
-)
+# Formats we decode and re-encode; anything else (HEIC included) is refused with a clear message.
+_PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_PHOTO_SIDE = 2048
 
 
 def looks_like_image(upload) -> bool:
+    """Whether the upload decodes as a JPEG, PNG or WebP picture: a file only named .jpg is not a
+    photo."""
+    from PIL import Image
+
     position = upload.tell() if hasattr(upload, "tell") else 0
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            ok = image.format in _PHOTO_FORMATS
+            image.verify()
+        return ok
+    except Exception:
+        return False
+    finally:
+        upload.seek(position)
+
+
+def photo_scrub(upload) -> tuple[ContentFile, str]:
+    """A clean copy of a checked photo and its content type: re-encoded without EXIF or any other
+    metadata (a phone photo carries the reporter's GPS position and device), turned upright, at
+    most MAX_PHOTO_SIDE pixels a side, under a random name (the original file name stays out)."""
+    from PIL import Image, ImageOps
+
     upload.seek(0)
-    head = upload.read(16)
-    upload.seek(position)
-    return any(head[offset : offset + len(magic)] == magic for offset, magic in _MAGIC)
+    with Image.open(upload) as original:
+        kind = original.format
+        image = ImageOps.exif_transpose(original)
+        image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
+        if kind == "JPEG" and image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        out = io.BytesIO()
+        image.save(out, format=kind, **({"quality": 85} if kind != "PNG" else {}))
+    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[kind]
+    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{extension}"), _PHOTO_FORMATS[kind]
 
 
 def photos_clean(photos) -> list:
@@ -363,11 +391,12 @@ def errand_create(
 
 def _attach(order, step, photos, actor) -> None:
     for photo in photos:
+        clean, content_type = photo_scrub(photo)
         Attachment.objects.create(
             order=order,
             transition=step,
-            file=photo,
-            content_type=getattr(photo, "content_type", "application/octet-stream"),
+            file=clean,
+            content_type=content_type,
             uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
 
@@ -664,17 +693,26 @@ def _e_request_suspension(order, review_on=None, **_):
     return {"_department": order.department, "review_on": review_on.isoformat()}
 
 
-def _e_approve_suspension(order, **_):
+def _e_approve_suspension(order, now=None, **_):
     order.review_on = dt.date.fromisoformat(order.pending["review_on"])
     order.pending = {}
-    return {"_department": order.department}
+    order.handle_left_minutes = (
+        calendar.working_minutes_between(now, order.handle_due_at) if order.handle_due_at else None
+    )
+    return {"_department": order.department, "handle_left_minutes": order.handle_left_minutes}
 
 
 def _e_resume(order, now=None, **_):
-    # The clock restarts from now with the full handling time; suspended time never counts.
-    amount, unit = time_limit(order.category, order.urgency, Phase.HANDLE)
-    order.dispatched_at = now
-    order.handle_due_at = calendar.add_working_time(now, amount, unit)
+    # The clock resumes with the handling time that was left when the suspension was approved:
+    # suspended time never counts, and resuming does not refill the clock or reopen the return
+    # window (dispatched_at stays).
+    left = order.handle_left_minutes
+    if left is None:
+        amount, unit = time_limit(order.category, order.urgency, Phase.HANDLE)
+        order.handle_due_at = calendar.add_working_time(now, amount, unit)
+    else:
+        order.handle_due_at = calendar.add_working_time(now, left, LimitUnit.MINUTES)
+    order.handle_left_minutes = None
     order.review_on = None
     return {"_department": order.department, "handle_due": order.handle_due_at.isoformat()}
 

@@ -42,6 +42,7 @@ from linli.workorders.models import (
     WorkOrder,
 )
 from linli.workorders.selectors import distance_m
+from linli.workorders.tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ CLOSING = {"close", "rc_close", "approve_self_resolved"}
 
 
 def _photo():
-    return SimpleUploadedFile("site.jpg", b"\xff\xd8\xff\xe0 not a jpeg", content_type="image/jpeg")
+    return SimpleUploadedFile("site.jpg", jpeg_bytes(), content_type="image/jpeg")
 
 
 @pytest.fixture(autouse=True)

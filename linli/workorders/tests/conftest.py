@@ -1,4 +1,5 @@
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,10 +19,19 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def photo(name: str = "site.jpg") -> SimpleUploadedFile:
-    return SimpleUploadedFile(
-        name, b"\xff\xd8\xff\xe0 not really a jpeg", content_type="image/jpeg"
+def jpeg_bytes(exif: bytes | None = None) -> bytes:
+    """A real 8×8 JPEG (optionally carrying EXIF), as a phone would send."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 120, 40)).save(
+        out, format="JPEG", **({"exif": exif} if exif else {})
     )
+    return out.getvalue()
+
+
+def photo(name: str = "site.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, jpeg_bytes(), content_type="image/jpeg")
 
 
 def a_category(*, self_governable: bool = False) -> Category:

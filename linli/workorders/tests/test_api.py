@@ -5,7 +5,7 @@ import pytest
 from linli.workorders.choices import Source, State
 from linli.workorders.models import Category, WorkOrder
 from linli.workorders.services import order_act
-from linli.workorders.tests.conftest import a_category
+from linli.workorders.tests.conftest import a_category, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def photo_in() -> dict:
     return {
         "name": "site.jpg",
         "content_type": "image/jpeg",
-        "data": base64.b64encode(b"\xff\xd8\xff\xe0 not really a jpeg").decode(),
+        "data": base64.b64encode(jpeg_bytes()).decode(),
     }
 
 

@@ -351,6 +351,23 @@ def test_a_suspended_order_leaves_the_denominator_and_comes_back_on_resume(world
     assert (values["due_handle"], values["suspended"], values["overdue_open"]) == (1, 0, 1)
 
 
+def test_resuming_gives_back_the_handling_time_left_not_a_fresh_clock(world, dispatched):
+    from linli.workorders import calendar
+
+    f = dispatched()
+    f.sign(h(0.5))
+    dispatched_at, due = f.order.dispatched_at, f.due
+    f("handler", "request_suspension", h(1), reason="需大修", review_on=dt.date(2026, 4, 1))
+    f("supervisor", "approve_suspension", h(1.2))
+    left = calendar.working_minutes_between(h(1.2), due)
+    assert 0 < left < calendar.working_minutes_between(dispatched_at, due)
+    week_later = h(0, MONDAY + dt.timedelta(days=7))
+    f("supervisor", "resume", week_later)
+    assert f.due == calendar.add_working_time(week_later, left, "minutes")
+    # The return window (counted from dispatch) does not reopen.
+    assert f.order.dispatched_at == dispatched_at and f.order.handle_left_minutes is None
+
+
 # --- ratings ----------------------------------------------------------------------------------
 
 

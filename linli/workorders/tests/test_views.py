@@ -2,6 +2,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -614,3 +615,32 @@ def test_the_admin_lists_the_work_order_tables_and_orders_are_read_only(
         client_as("dispatcher").get(reverse("admin:workorders_category_changelist")).status_code
         == 302
     )
+
+
+def test_a_stored_photo_keeps_no_exif_position_and_no_original_name(world, users, fresh_order):
+    from PIL import Image
+
+    from linli.workorders.tests.conftest import jpeg_bytes
+
+    exif = Image.Exif()
+    exif[0x010F] = "ResidentPhone"  # Make
+    exif[0x8825] = {2: (31.0, 12.0, 30.0), 4: (121.0, 26.0, 10.0)}  # GPS latitude/longitude
+    raw = jpeg_bytes(exif.tobytes())
+    assert b"ResidentPhone" in raw
+    upload = SimpleUploadedFile("张三家门口.jpg", raw, content_type="image/jpeg")
+    order = fresh_order(actor_key="resident", source=Source.RESIDENT, photos=[upload])
+    stored = order.attachments.get()
+    data = stored.file.read()
+    assert b"ResidentPhone" not in data and b"Exif" not in data
+    assert "张三" not in stored.file.name and stored.file.name.endswith(".jpg")
+    with Image.open(stored.file) as image:
+        assert image.size == (8, 8) and not image.getexif()
+
+
+def test_a_file_named_like_a_photo_but_not_one_is_refused(world, users, fresh_order):
+    fake = SimpleUploadedFile(
+        "a.jpg", b"\xff\xd8\xff\xe0 not really a jpeg", content_type="image/jpeg"
+    )
+    with pytest.raises(ValidationError) as caught:
+        fresh_order(photos=[fake])
+    assert "photos" in caught.value.message_dict
