@@ -8,9 +8,13 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.perms import VIEW_AUDIT
+from linli.deliberation.perms import MODERATE, PARTICIPATE, VIEW_TOPICS
+from linli.meetings.perms import MANAGE_MEETINGS, VIEW_MEETINGS
+from linli.notices.perms import PUBLISH
 from linli.people.perms import MANAGE_REGISTER, REVEAL_PII, VIEW_REGISTER, VIEW_SENSITIVE_TAGS
 from linli.places.choices import PlaceKind
 from linli.places.perms import MANAGE_PLACES, VIEW_PLACE
+from linli.votes.perms import CAST, MANAGE_VOTES, RECORD_BALLOTS, VIEW_VOTES
 from linli.workorders.perms import (
     DISPATCH,
     DISTRICT_DISPATCH,
@@ -53,11 +57,22 @@ _COMMITTEE = _STAFF | {
     VIEW_ORDERS,
     REPORT,
     HANDLE_COMMITTEE,
+    PARTICIPATE,
+    MODERATE,
+    VIEW_TOPICS,
+    MANAGE_MEETINGS,
+    VIEW_MEETINGS,
+    MANAGE_VOTES,
+    RECORD_BALLOTS,
+    VIEW_VOTES,
+    PUBLISH,
 }
+# Those who oversee committees' deliberation and votes from above (read only).
+_OVERSIGHT = frozenset({VIEW_TOPICS, VIEW_MEETINGS, VIEW_VOTES})
 # The street's grid centre: dispatchers route, the supervisor (值班长) approves and closes.
 _CENTRE = _STAFF | {VIEW_ORDERS, DISPATCH}
 ROLE_PERMS: dict[str, frozenset[str]] = {
-    Role.RESIDENT: frozenset({REPORT}),
+    Role.RESIDENT: frozenset({REPORT, PARTICIPATE, CAST}),
     Role.COMMUNITY_WORKER: _COMMITTEE,
     Role.COMMITTEE_DIRECTOR: _COMMITTEE,
     Role.COMMITTEE_SECRETARY: _COMMITTEE,
@@ -65,10 +80,12 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.GRID_DISPATCHER: _CENTRE,
     Role.GRID_SUPERVISOR: _CENTRE | {SUPERVISE, MANAGE_ROUTING},
     Role.PROPERTY_MANAGER: frozenset({REPORT}),
-    Role.SELF_GOVERNANCE_OFFICE: _STAFF | {VIEW_REGISTER, VIEW_ORDERS},
+    Role.SELF_GOVERNANCE_OFFICE: _STAFF | _OVERSIGHT | {VIEW_REGISTER, VIEW_ORDERS, PUBLISH},
     # Departments act on the orders addressed to them (workorders.selectors), not by place.
     Role.DEPARTMENT_HANDLER: _STAFF | {HANDLE_DEPARTMENT},
-    Role.DISTRICT_BUREAU: _STAFF | {VIEW_AUDIT, VIEW_REGISTER, VIEW_ORDERS, DISTRICT_DISPATCH},
+    Role.DISTRICT_BUREAU: _STAFF
+    | _OVERSIGHT
+    | {VIEW_AUDIT, VIEW_REGISTER, VIEW_ORDERS, DISTRICT_DISPATCH},
     Role.ADMINISTRATOR: _STAFF | {VIEW_AUDIT, MANAGE_PLACES, MANAGE_ACCOUNTS, MANAGE_CALENDAR},
 }
 ALL_PERMS = frozenset().union(*ROLE_PERMS.values())

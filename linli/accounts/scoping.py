@@ -87,3 +87,9 @@ def roles_at(user, place) -> list[str]:
 
 def requires_second_factor(user) -> bool:
     return any(g.role in SECOND_FACTOR_ROLES for g in grants(user))
+
+
+def home_paths(user) -> list[str]:
+    """The household paths where `user` holds the resident role (usually one): where they live,
+    and so the committee and compound whose topics, meetings, votes and board are theirs."""
+    return [g.prefixes[0] for g in grants(user) if g.role == Role.RESIDENT]

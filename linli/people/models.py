@@ -122,6 +122,15 @@ class Resident(models.Model):
     )
     # Copy of the household's path (kept in step by the services) so search scopes without a join.
     path = models.CharField(_("path"), max_length=80, db_index=True, editable=False)
+    # The resident's own sign-in, when they have one: who they are when they vote in person.
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resident",
+    )
     name = models.CharField(_("name"), max_length=64)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))

@@ -40,3 +40,14 @@ class DepartmentKind(models.TextChoices):
     GREENING_SANITATION = "greening_sanitation", _("Greening and sanitation")
     CIVIL_AFFAIRS = "civil_affairs", _("Civil affairs")
     OTHER = "other", _("Other")
+
+
+def level_path(path: str, kind: str) -> str:
+    """The path of the ancestor of kind `kind` of the place at `path` (the tree is strict, so each
+    kind sits at a fixed depth: a household's committee is the first four segments)."""
+    from linli.core.scoping import SEGMENT_WIDTH
+
+    depth = KIND_ORDER.index(kind) + 1
+    if len(path) < depth * SEGMENT_WIDTH:
+        raise ValueError(f"a path of {len(path)} digits has no {kind} ancestor")
+    return path[: depth * SEGMENT_WIDTH]
