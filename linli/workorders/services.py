@@ -7,20 +7,18 @@ deadline, whether it was late). Metrics read only those rows.
 """
 
 import datetime as dt
-import io
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.crypto import encrypt
+from linli.core.photos import looks_like_image, photo_scrub
 from linli.people.pii import InvalidIdentifier, mask_phone, normalize_phone
 from linli.places.choices import PlaceKind
 from linli.places.models import Department, Place
@@ -196,48 +194,6 @@ def _problem_place(place: Place) -> Place:
     if place.kind in (PlaceKind.BUILDING, PlaceKind.HOUSEHOLD):
         return _ancestor(place, PlaceKind.COMPOUND) or place
     return place
-
-
-# Formats we decode and re-encode; anything else (HEIC included) is refused with a clear message.
-_PHOTO_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-MAX_PHOTO_SIDE = 2048
-
-
-def looks_like_image(upload) -> bool:
-    """Whether the upload decodes as a JPEG, PNG or WebP picture: a file only named .jpg is not a
-    photo."""
-    from PIL import Image
-
-    position = upload.tell() if hasattr(upload, "tell") else 0
-    try:
-        upload.seek(0)
-        with Image.open(upload) as image:
-            ok = image.format in _PHOTO_FORMATS
-            image.verify()
-        return ok
-    except Exception:
-        return False
-    finally:
-        upload.seek(position)
-
-
-def photo_scrub(upload) -> tuple[ContentFile, str]:
-    """A clean copy of a checked photo and its content type: re-encoded without EXIF or any other
-    metadata (a phone photo carries the reporter's GPS position and device), turned upright, at
-    most MAX_PHOTO_SIDE pixels a side, under a random name (the original file name stays out)."""
-    from PIL import Image, ImageOps
-
-    upload.seek(0)
-    with Image.open(upload) as original:
-        kind = original.format
-        image = ImageOps.exif_transpose(original)
-        image.thumbnail((MAX_PHOTO_SIDE, MAX_PHOTO_SIDE))
-        if kind == "JPEG" and image.mode not in ("RGB", "L"):
-            image = image.convert("RGB")
-        out = io.BytesIO()
-        image.save(out, format=kind, **({"quality": 85} if kind != "PNG" else {}))
-    extension = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}[kind]
-    return ContentFile(out.getvalue(), name=f"{uuid.uuid4().hex}.{extension}"), _PHOTO_FORMATS[kind]
 
 
 def photos_clean(photos) -> list:
