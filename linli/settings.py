@@ -272,4 +272,17 @@ LOGGING = {
         "handlers": ["console"],
         "level": env_str("LOG_LEVEL", "INFO" if PRODUCTION else "WARNING"),
     },
+    # The console notification sender writes here (kind and user id only, never an address).
+    "loggers": {"linli.notices": {"level": "INFO"}},
 }
+
+# --- Notifications: the in-app inbox always; these senders relay them (linli.notices.senders) ---
+LINLI_NOTIFY_SENDERS = env_list("LINLI_NOTIFY_SENDERS", ["linli.notices.senders.ConsoleSender"])
+LINLI_SITE_URL = env_str("LINLI_SITE_URL", "")  # absolute links in e-mail/SMS
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "linli@localhost")

@@ -8,10 +8,14 @@ from django.utils.translation import gettext_lazy as _
 from linli.accounts.roles import MANAGE_ACCOUNTS, Role
 from linli.accounts.scoping import grants
 from linli.core.perms import VIEW_AUDIT
+from linli.deliberation.perms import MODERATE, PARTICIPATE, VIEW_TOPICS
+from linli.meetings.perms import MANAGE_MEETINGS, VIEW_MEETINGS
+from linli.notices.perms import PUBLISH
 from linli.people.perms import MANAGE_REGISTER, VIEW_REGISTER
 from linli.places.models import Department, Grid, Place
 from linli.places.perms import VIEW_PLACE
 from linli.places.selectors import subtree_counts
+from linli.votes.perms import CAST, MANAGE_VOTES, VIEW_VOTES
 from linli.workorders import perms as wo
 
 # What each role is here to do, in the words of its home card.
@@ -72,6 +76,15 @@ _ORDER_BOARDS = (  # (any of these permissions, URL name, label)
     ({wo.VIEW_ORDERS}, "workorders:map", _("Map of open orders")),
     ({wo.VIEW_ORDERS, wo.HANDLE_DEPARTMENT}, "workorders:metrics", _("Work-order metrics")),
     ({wo.MANAGE_ROUTING}, "workorders:routing_streets", _("Routing rules")),
+    # Resident voice, meetings and votes (issue 5).
+    ({CAST}, "votes:mine", _("My votes")),
+    ({PARTICIPATE}, "deliberation:list", _("Community topics")),
+    ({CAST}, "meetings:mine", _("My meetings")),
+    ({CAST}, "notices:mine", _("Notice board")),
+    ({MODERATE, VIEW_TOPICS}, "deliberation:inbox", _("Topics inbox")),
+    ({MANAGE_MEETINGS, VIEW_MEETINGS}, "meetings:list", _("Meetings")),
+    ({MANAGE_VOTES, VIEW_VOTES}, "votes:manage", _("Votes and elections")),
+    ({PUBLISH}, "notices:manage", _("Public notices")),
 )
 
 

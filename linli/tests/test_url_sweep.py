@@ -30,6 +30,7 @@ def _parameters(world):
         "attachment_id": committee.pk,
         "action": "dispatch",
         "order_id": committee.pk,
+        "meeting_id": committee.pk,  # meetings API
         "app_label": "places",
         "content_type_id": 1,
         # The job queue's admin pages (django_rq).
@@ -42,6 +43,23 @@ def _parameters(world):
         "key": "x",
         "scheduler_name": "x",
         "cron_job_name": "x",
+        # Notices: a board is public (notices tests check it shows nothing personal), so the
+        # sweep asks for the city's, which has none (404); the sweep world has no notices,
+        # objections or notifications, so their ids answer 404 too.
+        "board_id": world.city.pk,
+        "notice_id": committee.pk,
+        "objection_id": committee.pk,
+        "notification_id": committee.pk,
+        # Topics: the committee's own inbox and settings must answer 404 to the stranger; the
+        # sweep world has no topics, comments, photos or appeals, so their ids answer 404.
+        "committee_id": committee.pk,
+        "topic_id": committee.pk,
+        "comment_id": committee.pk,
+        "photo_id": committee.pk,
+        "appeal_id": committee.pk,
+        # Votes: the sweep world has no votes or ballots, so their ids answer 404.
+        "vote_id": committee.pk,
+        "participation_id": committee.pk,
     }
 
 

@@ -1,5 +1,6 @@
 import json
 import os
+import random
 import secrets
 import string
 import time
@@ -11,7 +12,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.accounts.roles import SECOND_FACTOR_ROLES, Role
 from linli.demo.builder import DEMO_SIZE, build_street, create_accounts, personas_for
+from linli.demo.meetings import populate_meetings
+from linli.demo.notices import populate_notices
 from linli.demo.register import populate_register
+from linli.demo.topics import populate_topics
 from linli.demo.workorders import populate_orders
 from linli.places.models import Place
 
@@ -62,6 +66,13 @@ class Command(BaseCommand):
         orders = populate_orders(world, seed=seed, size=DEMO_SIZE.residents * 2 // 3)
         orders_seconds = time.monotonic() - orders_started
         open311_key = self._open311_client(world)
+        # Resident voice, meetings, votes and the public board (issue 5).
+        voice_started = time.monotonic()
+        _link_resident(users["resident"])
+        voice = populate_topics(world=world, users=users, rng=random.Random(seed))
+        voice.update(populate_meetings(world, seed=seed, users=users))
+        voice.update(populate_notices(world, users))
+        voice_seconds = time.monotonic() - voice_started
         accounts = []
         for p in personas:
             entry = {
@@ -93,6 +104,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Work orders filled in {orders_seconds:.1f}s: "
             + ", ".join(f"{k} {n}" for k, n in orders.items())
+        )
+        self.stdout.write(
+            f"Topics, meetings and votes filled in {voice_seconds:.1f}s: "
+            + ", ".join(f"{k} {n}" for k, n in voice.items())
         )
         with open(
             os.open(_open311_file(accounts_file), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
@@ -136,6 +151,22 @@ class Command(BaseCommand):
                     f"  {'':<11} second factor: add hex key {a['totp_key']} to an authenticator,"
                     f" or run `linli demo_code {a['username']}`"
                 )
+
+
+def _link_resident(user) -> None:
+    """Give the resident persona their register entry: an adult of their household, so they
+    vote in person (Resident.account) as well as for the household."""
+    from linli.people.models import Resident
+
+    place = user.assignments.get().place
+    adult = (
+        Resident.objects.filter(household__place=place, account__isnull=True)
+        .order_by("birth_date")
+        .first()
+    )
+    if adult is not None:
+        adult.account = user
+        adult.save(update_fields=["account"])
 
 
 def _open311_file(accounts_file: str) -> str:
