@@ -151,7 +151,7 @@ class VoteForm(forms.Form):
         # Only the fields of the chosen kind (the page offers the kinds as a first step).
         kind = self.data.get("kind") or kind or (vote.kind if vote else "")
         if kind in KIND_FIELDS:
-            self.kind = kind
+            self.chosen_kind = kind
             self.fields["kind"].initial = kind
             self.fields["kind"].widget = forms.HiddenInput()
             for name in [n for n in self.fields if n not in COMMON_FIELDS + KIND_FIELDS[kind]]:
@@ -160,7 +160,7 @@ class VoteForm(forms.Form):
                 (u, VotingUnit(u).label) for u in services.KIND_UNITS[kind]
             ]
         else:
-            self.kind = ""
+            self.chosen_kind = ""
 
     def clean_options(self) -> list[OptionSpec]:
         specs = []
