@@ -26,7 +26,9 @@ on their own: `python bench/votes.py` (its own database, demo street and gunicor
 """
 
 import argparse
+import contextlib
 import http.client
+import io
 import json
 import random
 import secrets
@@ -254,7 +256,9 @@ def make_voters(committee, n: int) -> tuple[int, list[tuple[int, str]]]:
         unit="list",
     )
     voters = [Voter(key=f"u:{u.pk}", label=u.display_name, user_id=u.pk) for u in users]
-    vote_open(actor=None, vote=vote, voters=voters)
+    # Opening notifies every voter; the console sender would print each one.
+    with contextlib.redirect_stdout(io.StringIO()):
+        vote_open(actor=None, vote=vote, voters=voters)
     return vote.pk, [(u.pk, k) for u, k in zip(users, keys, strict=True)]
 
 

@@ -706,6 +706,9 @@ def motion_hands(request, pk):
     if motion.kind != MotionKind.DECISION:
         raise Http404
     written = services.everyone_votes(meeting)
+    if request.method == "POST" and motion.state != MotionState.OPEN:
+        messages.error(request, services.MOTION_NOT_OPEN)
+        return redirect("meetings:motion", pk=motion.pk)
     if request.method == "POST":
         channel = request.POST.get("channel", "meeting")
         if channel not in ("meeting", "paper", "proxy"):
@@ -754,27 +757,33 @@ def motion_hands(request, pk):
 
 
 def _record(request, motion, choices, channel) -> int:
+    """Record the answers; refusals (voted already, not on the list …) are shown one by one."""
     if channel == "meeting":
-        return services.motion_record_hands(actor=request.user, motion=motion, choices=choices)
+        n = services.motion_record_hands(actor=request.user, motion=motion, choices=choices)
+        for text in getattr(motion, "_refused", []):
+            messages.warning(request, text)
+        return n
     from linli.votes.services import ballot_record
 
     provenance = (request.POST.get("provenance") or "").strip()
     proxy_name = (request.POST.get("proxy_name") or "").strip()
-    keys = dict(motion.meeting.invitations.filter(pk__in=list(choices)).values_list("pk", "key"))
+    rows = motion.meeting.invitations.filter(pk__in=list(choices)).values_list("pk", "key", "label")
     n = 0
-    for invitation_id, answer in choices.items():
-        if invitation_id not in keys:
-            continue
-        ballot_record(
-            actor=request.user,
-            vote=motion.vote,
-            voter_key=keys[invitation_id],
-            choice=answer,
-            channel=channel,
-            proxy_name=proxy_name,
-            provenance=provenance,
-        )
-        n += 1
+    for invitation_id, key, label in rows:
+        try:
+            ballot_record(
+                actor=request.user,
+                vote=motion.vote,
+                voter_key=key,
+                choice=choices[invitation_id],
+                channel=channel,
+                proxy_name=proxy_name,
+                provenance=provenance,
+            )
+        except ValidationError as error:
+            messages.warning(request, f"{label}: {_error_text(error)}")
+        else:
+            n += 1
     return n
 
 

@@ -242,6 +242,20 @@ def entitlement_search(*, vote: Vote, q: str = "", limit: int = 30) -> list[dict
     return [{"entitlement": e, "state": states.get(e.pk)} for e in found]
 
 
+def entitlement_by_key(*, vote: Vote, key: str) -> dict | None:
+    """One voter of the frozen list by key, with whether they already took part."""
+    found = Entitlement.objects.filter(vote=vote, key=(key or "")[:24]).first()
+    if found is None:
+        return None
+    state = (
+        Participation.objects.filter(entitlement=found)
+        .exclude(state=ParticipationState.REJECTED)
+        .values_list("state", flat=True)
+        .first()
+    )
+    return {"entitlement": found, "state": state}
+
+
 def pending_queue(*, vote: Vote) -> QuerySet:
     """Paper and proxy ballots awaiting a second worker, oldest first."""
     return (

@@ -714,8 +714,12 @@ def _check_open(vote: Vote, now: dt.datetime, *, deadline: bool) -> None:
 
 
 def _voter_q(vote: Vote, user, resident: Resident | None) -> Q:
-    """Entitlements of `vote` that `user` may cast (see entitlements_of)."""
-    condition = Q(user_id=user.pk)
+    """Entitlements of `vote` that `user` may cast (see entitlements_of). A voter from the
+    register is matched through the register's current account link, not the account noted
+    when the list was frozen (an account moved to someone else must not carry the vote)."""
+    condition = Q(
+        user_id=user.pk, resident__isnull=True, owner__isnull=True, household__isnull=True
+    )
     if resident is not None:
         condition |= Q(resident_id=resident.pk)
         if vote.unit == VotingUnit.OWNER or vote.kind == VoteKind.OWNERS:

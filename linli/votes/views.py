@@ -284,11 +284,7 @@ def record(request, pk: int):
     options = list(vote.options.all())
     data = request.POST if request.method == "POST" else None
     voter_key = (request.POST.get("voter_key") or request.GET.get("voter") or "")[:24]
-    chosen = None
-    if voter_key:
-        chosen = next(
-            (row for row in selectors.entitlement_search(vote=vote, q=voter_key, limit=1)), None
-        )
+    chosen = selectors.entitlement_by_key(vote=vote, key=voter_key) if voter_key else None
     form = RecordForm(data, initial={"voter_key": voter_key})
     ballot = BallotForm(data, vote=vote, options=options, prefix="b")
     status = 200

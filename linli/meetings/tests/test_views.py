@@ -444,3 +444,38 @@ def test_meeting_and_motion_pages_have_a_query_budget(
             assert (
                 client.get(reverse("meetings:motion", args=[scene["passed"].pk])).status_code == 200
             )
+
+
+def test_paper_ballots_of_a_written_consultation_through_the_page(client_as, world, users):
+    from linli.meetings.tests.conftest import owner_of, soon
+
+    for i in range(3):
+        owner_of(world, i, f"业主{i}", "100.00")
+    meeting = running(
+        world,
+        users,
+        kind=MeetingKind.OWNERS_ASSEMBLY,
+        place=world.compounds[0],
+        form="written_consultation",
+        starts_at=soon(16),
+    )
+    motion = services.motion_add(
+        actor=users["worker"],
+        agenda_item=meeting.agenda.first(),
+        text="使用维修资金",
+        matter="maintenance_fund_use",
+    )
+    motion = services.motion_open_vote(actor=users["worker"], motion=motion)
+    client = client_as("worker")
+    url = reverse("meetings:motion_hands", args=[motion.pk])
+    page = client.get(url).content.decode()
+    assert 'value="paper"' in page and page.count("data-invitation=") == 3
+    first = meeting.invitations.order_by("position").first()
+    data = {"channel": "paper", "provenance": "第0001号", f"answer-{first.pk}": "yes"}
+    client.post(url, data)
+    assert motion.vote.participations.get().state == "pending"
+    response = client.post(url, data, follow=True)  # the same owner again: a warning, no row
+    assert motion.vote.participations.count() == 1
+    assert any(m.level_tag == "warning" for m in response.context["messages"])
+    closed = client.post(reverse("meetings:motion_close", args=[motion.pk]), follow=True)
+    assert any(m.level_tag == "error" for m in closed.context["messages"])

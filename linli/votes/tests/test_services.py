@@ -553,3 +553,13 @@ def test_a_cancelled_vote_takes_no_ballots(world, users, people):
         ballot_cast(actor=users["resident"], vote=vote, choice="yes")
     draft = vote_cancel(actor=None, vote=a_vote(world), reason="重复")
     assert draft.state == "cancelled" and draft.opens_at is None
+
+
+def test_an_account_votes_for_whom_the_register_links_it_to_now(world, users, people):
+    vote = an_open_vote(world)
+    people[0].account = None
+    people[0].save(update_fields=["account"])
+    people[2].account = users["resident"]
+    people[2].save(update_fields=["account"])
+    participation = ballot_cast(actor=users["resident"], vote=vote, choice="yes")
+    assert participation.entitlement.key == key(people[2])
