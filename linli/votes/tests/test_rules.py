@@ -6,7 +6,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from linli.votes.rules import (
@@ -24,6 +24,10 @@ from linli.votes.rules import (
     rules_in_force,
     to_fraction,
 )
+
+# Generation speed depends on machine load (CI shares 2 cores); correctness does not.
+settings.register_profile("linli", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("linli")
 
 OLD = dt.date(2025, 6, 1)  # rc_law_2018, 民法典 in force
 LAST_OLD = dt.date(2025, 12, 31)
