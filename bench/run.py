@@ -1084,6 +1084,19 @@ def main() -> int:
         "(bench/workorders.py) [1000000]",
     )
     parser.add_argument(
+        "--ballots",
+        type=int,
+        default=1_000_000,
+        help="ballots of the owners' vote for the tally figure; 0 skips the vote figures "
+        "(bench/votes.py) [1000000]",
+    )
+    parser.add_argument(
+        "--voters",
+        type=int,
+        default=400,
+        help="voters casting twice each over HTTP; 0 skips the casting figure [400]",
+    )
+    parser.add_argument(
         "--keep-db", action="store_true", help="do not drop the database at the end"
     )
     args = parser.parse_args()
@@ -1211,6 +1224,11 @@ def main() -> int:
             from bench import workorders
 
             orders = workorders.run(sys.modules[__name__], wrk, port, args, data, failures)
+        vote_figures = None
+        if args.ballots > 0:  # bench/votes.py: an owners' vote of N ballots, then HTTP casting
+            from bench import votes
+
+            vote_figures = votes.run(sys.modules[__name__], port, args, data, failures)
         stop_gunicorn(proc)
         proc = None
 
@@ -1254,6 +1272,8 @@ def main() -> int:
         report(args, tool, figures, descriptions, queries, sql, noise, register, imported)
         if orders:
             workorders.report(orders)
+        if vote_figures:
+            votes.report(vote_figures)
 
         summary = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1294,6 +1314,7 @@ def main() -> int:
             "sql_baseline": sql,
             "import": imported,
             "workorders": orders,
+            "votes": vote_figures,
             "runs": runs,
             "failures": failures,
             "total_seconds": time.perf_counter() - T0,

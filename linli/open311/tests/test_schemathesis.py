@@ -106,7 +106,25 @@ def test_open311_document_finds_no_server_error(app, world, report, api_key):
     answers = _fuzz(schema, steer=steer)
     assert len({label for label, _ in answers}) == 7
     assert {200, 400, 403, 404} <= {status for _, status in answers}
-    assert answers["POST /requests.{format}", 201] > 0
+
+    # Whether a generated body happens to be a valid report depends on what hypothesis draws
+    # on this machine; the created path is checked against the document with a known-good body.
+    post = schema["/requests.{format}"]["POST"]
+    for fmt in ("json", "xml"):
+        case = post.Case(
+            path_parameters={"format": fmt},
+            body={
+                "api_key": api_key,
+                "service_code": "C9801",
+                "lat": str(compound.lat),
+                "long": str(compound.lng),
+                "description": "路灯不亮",
+            },
+            media_type="application/x-www-form-urlencoded",
+        )
+        response = case.call()
+        assert response.status_code == 201, response.text
+        case.validate_response(response)
 
 
 def _token(user) -> str:
