@@ -1,5 +1,9 @@
-"""Fails when a translation catalogue has untranslated or fuzzy entries (run by `make test`)."""
+"""Fails when a translation catalogue has untranslated or fuzzy entries, or when its compiled
+`.mo` (committed, so a machine without gettext still gets Chinese) is older than the `.po`
+(run by `make test`; `make messages` recompiles)."""
 
+import ast
+import gettext
 import sys
 from pathlib import Path
 
@@ -38,6 +42,27 @@ def _values(lines: list[str], keyword: str) -> list[str]:
     return values
 
 
+def stale(po_file: Path) -> list[str]:
+    """Plain entries (no context, no plural) whose compiled translation differs from the .po."""
+    mo_file = po_file.with_suffix(".mo")
+    if not mo_file.exists():
+        return [f"{mo_file}: missing (run make messages)"]
+    with mo_file.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)._catalog
+    found = []
+    for entry in po_file.read_text(encoding="utf-8").split("\n\n")[1:]:
+        lines = [line for line in entry.strip().splitlines() if line and not line.startswith("#")]
+        if any(line.startswith(("msgctxt", "msgid_plural")) for line in lines):
+            continue
+        ids, strs = _values(lines, "msgid "), _values(lines, "msgstr")
+        if not ids or not strs:
+            continue
+        msgid, msgstr = (ast.literal_eval(f'"{value}"') for value in (ids[0], strs[0]))
+        if compiled.get(msgid) != msgstr:
+            found.append(f"{mo_file}: out of date (run make messages): {msgid[:60]!r}")
+    return found
+
+
 def _msgid(lines: list[str]) -> str:
     ids = _values(lines, "msgid ")
     return ids[0] if ids else "?"
@@ -48,7 +73,7 @@ def main() -> int:
     if not catalogue.exists():
         print(f"missing {catalogue}")
         return 1
-    found = problems(catalogue)
+    found = problems(catalogue) or stale(catalogue)
     for line in found:
         print(line)
     print(f"{catalogue.name}: {'OK' if not found else f'{len(found)} problems'}")

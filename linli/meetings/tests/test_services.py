@@ -150,7 +150,7 @@ def test_an_empty_list_or_agenda_cannot_be_announced(world, users):
         starts_at=soon(),
         ends_at=soon(hours=1),
     )
-    with pytest.raises(ValidationError, match="agenda"):
+    with pytest.raises(ValidationError, match="至少添加一项议程"):
         services.meeting_announce(actor=users["worker"], meeting=meeting)
     services.agenda_add(actor=users["worker"], meeting=meeting, title="议题")
     with pytest.raises(ValidationError):
@@ -620,7 +620,7 @@ def test_a_procedure_takes_its_steps_in_order(world, users):
         "publish_resolution",
         "publish_result",
     ]
-    with pytest.raises(ValidationError, match="first"):
+    with pytest.raises(ValidationError, match="请先完成“提议”"):
         services.procedure_step_complete(
             actor=users["worker"], procedure=procedure, position=2, record="两委商议"
         )

@@ -260,7 +260,7 @@ def test_a_worker_publishes_through_the_form(client_as, committee, world):
     data = {"kind": "accounts", "title": "2026年第一季度居委会经费收支公示", "window_days": "7"}
     response = client.post(url, {**data, "body": f"经办人电话 {MOBILE}"})
     assert response.status_code == 200 and not Notice.objects.exists()
-    assert "mobile phone numbers" in response.content.decode()
+    assert "公示中不得出现手机号码" in response.content.decode()
     response = client.post(url, {**data, "body": "办公经费支出 1,200.00 元。", "window_days": "0"})
     assert response.status_code == 200 and not Notice.objects.exists()
     response = client.post(url, {**data, "body": "办公经费支出 1,200.00 元。"})
