@@ -53,7 +53,6 @@ def _chain_head() -> AuditChain:
     return AuditChain.objects.select_for_update().get(pk=1)
 
 
-@transaction.atomic
 def _label(obj) -> str:
     # A model naming a person defines audit_label (masked), since audit viewers may not hold
     # the register's permissions.
@@ -61,6 +60,7 @@ def _label(obj) -> str:
     return label() if callable(label) else str(obj)
 
 
+@transaction.atomic
 def audit_record(
     *,
     actor: Any,

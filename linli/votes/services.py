@@ -724,17 +724,21 @@ def _voter_q(vote: Vote, user, resident: Resident | None) -> Q:
         condition |= Q(resident_id=resident.pk)
         if vote.unit == VotingUnit.OWNER or vote.kind == VoteKind.OWNERS:
             condition |= Q(owner__resident_id=resident.pk)
-    if vote.unit == VotingUnit.HOUSEHOLD:
+    if vote.unit in (VotingUnit.HOUSEHOLD, VotingUnit.LIST):
+        # A household's entitlement: in a household vote, or on a list (a residents' meeting
+        # attended one per household freezes the households present).
+        household = Q(pk__in=[])
         paths = home_paths(user)
         if paths:
-            condition |= Q(household__path__in=paths)
+            household |= Q(household__path__in=paths)
         on = vote.on_date or timezone.localdate()
         if (
             resident is not None
             and resident.residence in LIVING_HERE
             and age_on(resident.birth_date, on) >= VOTING_AGE
         ):
-            condition |= Q(household_id=resident.household_id)
+            household |= Q(household_id=resident.household_id)
+        condition |= household & Q(resident__isnull=True, owner__isnull=True)
     return Q(vote=vote) & condition
 
 

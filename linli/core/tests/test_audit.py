@@ -106,3 +106,19 @@ def test_event_records_who_where_and_ip(client, users, world):
     assert event.actor_name == "worker"
     assert event.role == "community_worker"
     assert event.ip == "10.1.2.3"
+
+
+def test_recording_opens_its_own_transaction(monkeypatch, world):
+    """The chain head is locked with SELECT … FOR UPDATE, which PostgreSQL allows only inside a
+    transaction: a caller in autocommit (a sign-in) relies on audit_record opening one. The
+    test's own transaction would hide a missing one, so count the atomic blocks instead."""
+    from linli.core import audit
+
+    depth = []
+    chain_head = audit._chain_head
+    monkeypatch.setattr(
+        audit, "_chain_head", lambda: depth.append(len(connection.atomic_blocks)) or chain_head()
+    )
+    outside = len(connection.atomic_blocks)
+    audit_record(actor=None, action="test.thing", place=world.street)
+    assert depth == [outside + 1]

@@ -356,7 +356,7 @@ def test_the_list_is_a_bounded_number_of_queries(
             services.topic_support(actor=users["resident"], topic=topic)
     client = client_as("resident")
     client.get(LIST_URL)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         page = client.get(LIST_URL)
     assert len(page.context["rows"]) == 20
     assert sum(1 for r in page.context["rows"] if r.topic.backed) == 7
@@ -389,6 +389,6 @@ def test_the_inbox_is_a_bounded_number_of_queries(
         services.appeal_file(actor=author, comment=comment, text="这不是广告，是闲置转让")
     client = client_as("worker")
     client.get(reverse("deliberation:inbox"))
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         box = client.get(reverse("deliberation:inbox")).context["box"]
     assert box.unanswered_count == 10 and box.reported_count == 10 and box.appeals_count == 10

@@ -359,6 +359,21 @@ def test_attendees_vote_on_their_phones(world, users, adults):
         services.motion_cast(actor=users["resident"], motion=motion, choice="no")
 
 
+def test_a_household_representative_votes_on_their_phone(world, users, adults):
+    """One per household: the frozen list holds households, and the checked-in household's
+    adult votes for it, once."""
+    meeting = running(world, users, attendance_mode="households")
+    mine = services.invitation_of(users["resident"], meeting)
+    assert mine is not None and mine.household_id is not None
+    check_in(users, meeting, [mine])
+    motion = services.motion_add(actor=users["worker"], agenda_item=_agenda(meeting), text="动议")
+    motion = services.motion_open_vote(actor=users["worker"], motion=motion)
+    services.motion_cast(actor=users["resident"], motion=motion, choice="yes")
+    with pytest.raises(ValidationError):
+        services.motion_cast(actor=users["resident"], motion=motion, choice="no")
+    assert motion.vote.ballots.count() == 1
+
+
 def test_representatives_motion_at_exactly_two_thirds_present(world, users):
     meeting = running(world, users, kind=MeetingKind.REPRESENTATIVES_MEETING, members=MEMBERS)
     check_in(users, meeting, list(meeting.invitations.order_by("position"))[:6])

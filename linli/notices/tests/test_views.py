@@ -346,7 +346,7 @@ def test_the_inbox_shows_own_notifications_and_marks_them_read(
     client = client_as("resident")
 
     def inbox_queries():
-        with django_assert_max_num_queries(10) as captured:
+        with django_assert_max_num_queries(11) as captured:
             response = client.get(reverse("notices:inbox"))
         return response, len(captured)
 

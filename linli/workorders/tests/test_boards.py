@@ -189,7 +189,7 @@ def test_the_inbox_reads_a_bounded_number_of_queries(
     many(world, 3)
     client.get(INBOX, {"tab": "area"})
     many(world, 80, level=Level.COMMITTEE)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         page = client.get(INBOX, {"tab": "area"})
     assert len(shown(page)) == board_selectors.PAGE_SIZE
 
@@ -383,7 +383,7 @@ def test_the_department_inbox_reads_a_bounded_number_of_queries(
 ):
     client = client_as("handler")
     many(world, 70, state=State.DISPATCHED, department=world.departments[0])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         page = client.get(DEPARTMENT)
     assert len(shown(page)) == board_selectors.PAGE_SIZE
 
@@ -453,7 +453,7 @@ def test_the_overdue_board_reads_a_bounded_number_of_queries(
     past = now() - dt.timedelta(hours=2)
     many(world, 60, phase_warn_at=past, phase_due_at=past, department=world.departments[0])
     many(world, 60, state=State.EXTENSION_REQUESTED, department=world.departments[1])
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         page = client.get(OVERDUE)
     assert len(page.context["board"].pending) == board_selectors.PAGE_SIZE
     assert len(page.context["page"].rows) == board_selectors.PAGE_SIZE
@@ -477,7 +477,7 @@ def test_the_district_view_counts_per_street_and_lists_escalations(
         reject_reason="untrue",
     )
     client = client_as("bureau")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         page = client.get(DISTRICT)
     (row,) = page.context["view"].streets
     assert (row.street, row.open, row.overdue) == (world.street, 3, len(late))

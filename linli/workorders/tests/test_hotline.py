@@ -450,7 +450,7 @@ def test_a_dispatcher_checks_then_imports_through_the_web(
     )
     assert response.status_code == 302
     report_url = response["Location"]
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         page = client.get(report_url).content.decode()
     for row in EXPECTED:
         assert f"<td>{row}</td>" in page

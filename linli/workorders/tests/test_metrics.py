@@ -644,9 +644,9 @@ def test_the_dashboard_shows_the_figures(client_as, world, handling, django_asse
     client = client_as("supervisor")
     # Sign-in (4), the figures (8: four counts, suspensions, two for the pass over orders,
     # labels), the session (3); by department the total is its own computation (+7).
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(21):
         client.get(reverse("workorders:metrics"), {**MARCH_QUERY, "group_by": "department"})
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("workorders:metrics"), {**MARCH_QUERY, "group_by": "grid"})
     assert response.status_code == 200
     html = response.content.decode()
