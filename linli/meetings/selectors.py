@@ -174,7 +174,7 @@ def meeting_quorum(*, meeting: Meeting, on: dt.date | None = None) -> Quorum:
     except ValueError as error:
         quorum.error = str(error)
         return quorum
-    quorum.basis = str(answer.get("basis", ""))
+    quorum.basis = str(answer.get("citation") or answer.get("basis", ""))
     quorum.steps = [s for s in answer.get("steps", []) if s.get("key") in keys]
     quorum.quorate = bool(answer.get("quorate"))
     counted = [s.get("min_count") for s in quorum.steps if s.get("min_count") is not None]
@@ -365,7 +365,7 @@ def petition_status(*, petition: Petition, on: dt.date | None = None) -> Petitio
         status.error = str(error)
         return status
     status.met = bool(answer.get("passed"))
-    status.basis = str(answer.get("basis", ""))
+    status.basis = str(answer.get("citation") or answer.get("basis", ""))
     status.steps = list(answer.get("steps", []))
     counted = [s.get("min_count") for s in status.steps if s.get("min_count") is not None]
     status.needed = max(counted) if counted else None

@@ -58,7 +58,6 @@ from linli.meetings.models import (
     ProcedureTemplate,
     Resolution,
 )
-from linli.people.pii import mask_name_public
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 
@@ -1181,11 +1180,10 @@ def resolution_body(resolution: Resolution) -> str:
             % {"entitled": result.get("entitled"), "took_part": result.get("took_part", 0)}
         )
     outcome = result.get("outcome") or {}
-    basis = outcome.get("basis")
-    if basis:
-        lines.append(gettext("Rule: %(basis)s") % {"basis": basis})
-    if meeting.chair:
-        lines.append(gettext("Chair: %(chair)s") % {"chair": mask_name_public(meeting.chair)})
+    citation = outcome.get("citation") or outcome.get("basis")
+    if citation:
+        lines.append(gettext("Rule: %(basis)s") % {"basis": citation})
+    # The notice is signed by the committee; the chair is in the minutes, not on the board.
     return "\n".join(lines)
 
 

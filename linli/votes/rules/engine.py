@@ -36,6 +36,7 @@ def evaluate(
     """Decide one vote under the rule in force on `on`; see the package docstring.
 
     Returns a JSON-ready dict: ``quorate``, ``passed``, ``basis`` ("law, art. N, version"),
+    ``citation`` (the same as printed for residents, in Chinese),
     ``rule_id``, ``profile``, ``version``, ``verified``, ``effective_from``/``effective_to``
     (ISO dates or None), ``refs`` (RULES.md ids), ``params`` and ``overridden`` (fractions as
     strings), ``note``, ``steps`` (one dict per threshold test) and rule-specific details.
@@ -52,6 +53,7 @@ def evaluate(
         "law": rule.basis.law,
         "article": rule.basis.article,
         "version": rule.basis.version,
+        "citation": rule.basis.citation,
         "verified": rule.verified.value,
         "effective_from": _iso(rule.effective_from),
         "effective_to": _iso(rule.effective_to),

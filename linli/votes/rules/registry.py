@@ -69,11 +69,13 @@ UNREAD_2025 = (
 
 @dataclass(frozen=True)
 class Basis:
-    """Where a rule's numbers come from: law (Chinese title), article ('art. 9(3)'), version."""
+    """Where a rule's numbers come from: law (Chinese title), article ('art. 9(3)'), version,
+    and the citation as it is printed for residents (Chinese, as a notice cites a law)."""
 
     law: str
     article: str
     version: str
+    citation: str
 
     def __str__(self) -> str:
         return f"{self.law}, {self.article}, {self.version}"
@@ -99,6 +101,35 @@ class Rule:
         return starts and (self.effective_to is None or on <= self.effective_to)
 
 
+_DIGITS = "零一二三四五六七八九"
+
+
+def cn_number(n: int) -> str:
+    """1..999 in Chinese numerals as laws number their articles: 9 九, 15 十五, 278 二百七十八."""
+    if not 0 < n < 1000:
+        raise ValueError(f"article number out of range: {n}")
+    hundreds, tens, units = n // 100, n // 10 % 10, n % 10
+    text = ""
+    if hundreds:
+        text += _DIGITS[hundreds] + "百"
+    if tens:
+        text += ("" if tens == 1 and not hundreds else _DIGITS[tens]) + "十"
+    elif hundreds and units:
+        text += "零"
+    if units:
+        text += _DIGITS[units]
+    return text
+
+
+def cn_article(article: str) -> str:
+    """'9(3)' → 第九条第三款; '278' → 第二百七十八条."""
+    number, _, paragraph = article.partition("(")
+    text = f"第{cn_number(int(number))}条"
+    if paragraph:
+        text += f"第{cn_number(int(paragraph.rstrip(')')))}款"
+    return text
+
+
 def _params(**values: str) -> Mapping[str, Fraction]:
     return MappingProxyType({name: Fraction(value) for name, value in values.items()})
 
@@ -110,7 +141,12 @@ def _rc_pair(
     old = Rule(
         rule_id,
         RC_2018,
-        Basis(RC_LAW, f"art. {article}", "2018-12-29"),
+        Basis(
+            RC_LAW,
+            f"art. {article}",
+            "2018-12-29",
+            f"《{RC_LAW}》{cn_article(article)}（2018年修正）",
+        ),
         Verified.PRIMARY,
         RC_2018_FROM,
         RC_2018_TO,
@@ -120,7 +156,12 @@ def _rc_pair(
     new = Rule(
         rule_id,
         RC_2025,
-        Basis(RC_LAW, f"ch. 4, articles not read (2018 art. {article} numbers kept)", "2025-10-28"),
+        Basis(
+            RC_LAW,
+            f"ch. 4, articles not read (2018 art. {article} numbers kept)",
+            "2025-10-28",
+            f"《{RC_LAW}》（2025年修订，条文待核实；暂沿用2018年修正文本{cn_article(article)}）",
+        ),
         Verified.UNVERIFIED,
         RC_2025_FROM,
         None,
@@ -133,7 +174,12 @@ def _rc_pair(
 
 def _representatives() -> tuple[Rule, Rule]:
     params = _params(quorum="2/3", majority="1/2")
-    basis = Basis(VILLAGE_LAW, "art. 26(2), as analogue for the 居民代表会议", "2018-12-29")
+    basis = Basis(
+        VILLAGE_LAW,
+        "art. 26(2), as analogue for the 居民代表会议",
+        "2018-12-29",
+        f"参照《{VILLAGE_LAW}》{cn_article('26(2)')}（居民代表会议无全国性规定）",
+    )
     note = (
         "The 2018 residents' committee law has no 居民代表会议; RULES.md PR-05/SH-19 use the "
         "village committee law as the default template."
@@ -157,6 +203,7 @@ def _representatives() -> tuple[Rule, Rule]:
             RC_LAW,
             "ch. 4, articles not read (村民委员会组织法 art. 26(2) analogue kept)",
             "2025-10-28",
+            f"《{RC_LAW}》（2025年修订，条文待核实；暂参照《{VILLAGE_LAW}》{cn_article('26(2)')}）",
         ),
         verified=Verified.UNVERIFIED,
         effective_from=RC_2025_FROM,
@@ -184,6 +231,7 @@ def _elections() -> tuple[Rule, Rule]:
             RC_LAW,
             "art. 7, 8 (turnout and majority: 村民委员会组织法 art. 15(2) analogue)",
             "2018-12-29",
+            f"《{RC_LAW}》第七条、第八条（2018年修正）；参照《{VILLAGE_LAW}》{cn_article('15(2)')}",
         ),
         verified=Verified.UNVERIFIED,
         effective_from=RC_2018_FROM,
@@ -200,6 +248,8 @@ def _elections() -> tuple[Rule, Rule]:
             RC_LAW,
             "articles not read (2018 art. 7 and 村民委员会组织法 art. 15(2) kept)",
             "2025-10-28",
+            f"《{RC_LAW}》（2025年修订，条文待核实；暂沿用2018年修正文本第七条，"
+            f"参照《{VILLAGE_LAW}》{cn_article('15(2)')}）",
         ),
         verified=Verified.UNVERIFIED,
         effective_from=RC_2025_FROM,
@@ -215,7 +265,12 @@ def _owners(rule_id: str, majority: str, refs: tuple[str, ...]) -> Rule:
     return Rule(
         rule_id,
         CIVIL_CODE,
-        Basis(CIVIL_CODE_LAW, "art. 278(2)", "2021-01-01"),
+        Basis(
+            CIVIL_CODE_LAW,
+            "art. 278(2)",
+            "2021-01-01",
+            f"《{CIVIL_CODE_LAW}》{cn_article('278(2)')}",
+        ),
         Verified.PRIMARY,
         CIVIL_CODE_FROM,
         None,
@@ -230,7 +285,9 @@ def _policy(rule_id: str, basis: Basis, note: str, **params: str) -> Rule:
 
 
 def _build() -> dict[str, tuple[Rule, ...]]:
-    policy = Basis("project policy", "no legal number", "RULES.md POLICY")
+    policy = Basis(
+        "project policy", "no legal number", "RULES.md POLICY", "平台默认规则（法律未规定具体数字）"
+    )
     rules: list[Rule] = [
         *_rc_pair(
             "residents_meeting", "9(3)", ("RC-03", "RC-04"), _params(quorum="1/2", majority="1/2")
@@ -248,7 +305,9 @@ def _build() -> dict[str, tuple[Rule, ...]]:
         Rule(
             "owners_petition",
             SH_PROPERTY,
-            Basis(SH_PROPERTY_LAW, "art. 25", "2020-12-30"),
+            Basis(
+                SH_PROPERTY_LAW, "art. 25", "2020-12-30", f"《{SH_PROPERTY_LAW}》{cn_article('25')}"
+            ),
             Verified.PRIMARY,
             CIVIL_CODE_FROM,
             None,
@@ -258,7 +317,12 @@ def _build() -> dict[str, tuple[Rule, ...]]:
         ),
         _policy(
             "consultative_meeting",
-            Basis(SH_RC_REGULATION, "art. 16 (三会; the text sets no number)", "2020-05-14"),
+            Basis(
+                SH_RC_REGULATION,
+                "art. 16 (三会; the text sets no number)",
+                "2020-05-14",
+                f"《{SH_RC_REGULATION}》{cn_article('16')}（未规定人数，按平台默认规则）",
+            ),
             "No quorum and a simple majority of those present: project default for 听证会, "
             "协调会, 评议会 and joint meetings; a positive quorum needs `entitled`.",
             quorum="0",

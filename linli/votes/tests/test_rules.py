@@ -132,9 +132,11 @@ class TestVersions:
         assert result["version"] == "2018-12-29"
         assert result["effective_to"] == "2025-12-31"
         assert result["basis"] == "城市居民委员会组织法, art. 9(3), 2018-12-29"
+        assert result["citation"] == "《城市居民委员会组织法》第九条第三款（2018年修正）"
 
     def test_first_day_of_2025_revision(self):
         result = evaluate("residents_meeting", meeting(), NEW)
+        assert "条文待核实" in result["citation"] and "第九条第三款" in result["citation"]
         assert result["profile"] == "rc_law_2025"
         assert result["verified"] == "UNVERIFIED"
         assert result["effective_from"] == "2026-01-01"
@@ -180,6 +182,7 @@ class TestVersions:
             evaluate("owners_ordinary", owners(), dt.date(2020, 12, 31))
         result = evaluate("owners_ordinary", owners(), dt.date(2021, 1, 1))
         assert result["basis"] == "民法典, art. 278(2), 2021-01-01"
+        assert result["citation"] == "《民法典》第二百七十八条第二款"
 
     @pytest.mark.parametrize(
         "on", [dt.datetime(2025, 6, 1, tzinfo=dt.UTC), "2025-06-01", None, 20250601]
@@ -883,3 +886,30 @@ def test_owners_passed_implies_quorate(data):
     assert special["passed"] == (
         quorate and 4 * yes_cents >= 3 * voted_cents and 4 * yes_heads >= 3 * voted_heads
     )
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [
+        (1, "一"),
+        (10, "十"),
+        (15, "十五"),
+        (26, "二十六"),
+        (100, "一百"),
+        (105, "一百零五"),
+        (110, "一百一十"),
+        (278, "二百七十八"),
+    ],
+)
+def test_articles_are_cited_in_chinese_numerals(number, text):
+    from linli.votes.rules.registry import cn_number
+
+    assert cn_number(number) == text
+
+
+def test_every_rule_has_a_chinese_citation():
+    from linli.votes.rules.registry import REGISTRY
+
+    for versions in REGISTRY.values():
+        for rule in versions:
+            assert rule.basis.citation and "art." not in rule.basis.citation, rule
