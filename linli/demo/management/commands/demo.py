@@ -157,14 +157,21 @@ class Command(BaseCommand):
 
 
 def _link_resident(user) -> None:
-    """Give the resident persona their register entry: an adult of their household, so they
-    vote in person (Resident.account) as well as for the household."""
+    """Give the resident persona their register entry: the head of their household (钱惠芳 for
+    钱阿姨), else its oldest member, so they vote in person (Resident.account) as well as for the
+    household."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from linli.people.choices import Relation
     from linli.people.models import Resident
 
     place = user.assignments.get().place
+    head_first = Case(
+        When(relation=Relation.HEAD, then=Value(0)), default=1, output_field=IntegerField()
+    )
     adult = (
         Resident.objects.filter(household__place=place, account__isnull=True)
-        .order_by("birth_date")
+        .order_by(head_first, "birth_date")
         .first()
     )
     if adult is not None:
