@@ -7,3 +7,5 @@ linli/settings.py; bench/run.py sets those variables.
 from linli.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
+# Notifications still land in the inboxes; the console sender would print one line per voter.
+LINLI_NOTIFY_SENDERS: list[str] = []
