@@ -65,6 +65,7 @@ class _Run:
         self.world = world
         self.committee = world.committees[0]
         self.worker = users["worker"]
+        self.users = users
         self.director = users["director"]
         self.rng = random.Random(seed)
         self.now = now
@@ -454,6 +455,43 @@ class _Run:
         vote_close(actor=self.worker, vote=vote, now=opened + dt.timedelta(days=7))
         self.count("budget_ballots", len(voters))
 
+    def open_poll(self) -> None:
+        """A poll still open this week, so a resident signing in has something to vote on; a
+        fifth of the households have answered on paper already."""
+        from linli.votes.services import ballot_confirm, ballot_record, vote_create
+        from linli.votes.services import vote_open as open_vote
+
+        opened = self.now - dt.timedelta(days=2)
+        vote = vote_create(
+            actor=self.worker,
+            place=self.committee,
+            kind="poll",
+            method="single",
+            title="今年社区迎新春联欢会安排在哪一天？",
+            unit="household",
+            options=[{"label": label} for label in ("腊月廿三（小年）", "腊月廿六", "正月初八")],
+            description="居委会将按多数意见安排场地和节目，每户选一项。",
+            closes_at=self.now + dt.timedelta(days=5),
+        )
+        vote = open_vote(actor=self.worker, vote=vote, now=opened)
+        options = list(vote.options.order_by("position"))
+        home = self.users["resident"].assignments.get().place_id
+        entitlements = vote.entitlements.select_related("household").order_by("id")
+        entitled = [e for e in entitlements if e.household.place_id != home]
+        for index, entitlement in enumerate(self.rng.sample(entitled, len(entitled) // 5)):
+            when = opened + dt.timedelta(minutes=7 * index)
+            participation = ballot_record(
+                actor=self.worker,
+                vote=vote,
+                voter_key=entitlement.key,
+                choice=self.rng.choices(options, weights=(5, 3, 2))[0].pk,
+                channel="paper",
+                provenance=f"征询单第{index + 1:04d}号",
+                now=when,
+            )
+            ballot_confirm(actor=self.director, participation=participation, now=when)
+        self.count("open_polls")
+
     def procedure(self, consultation: Meeting, resolution: Meeting) -> None:
         procedure = services.procedure_create(
             actor=self.worker,
@@ -498,4 +536,5 @@ def populate_meetings(
     run.election()
     run.participatory_budget()
     run.procedure(joint, representatives)
+    run.open_poll()
     return run.counts

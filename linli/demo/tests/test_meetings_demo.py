@@ -41,3 +41,17 @@ def test_the_demo_holds_every_kind_of_meeting_and_decision(world, users):
     assert petition_status(petition=Petition.objects.get()).met
     procedure = Procedure.objects.get()
     assert procedure.completed_at and procedure.steps.filter(notice__isnull=False).count() == 2
+
+
+def test_the_resident_persona_has_an_open_poll_to_answer(world, users):
+    from linli.demo.management.commands.demo import _link_resident
+    from linli.votes.selectors import votes_for
+
+    populate_register(world, seed=7, residents=100)
+    _link_resident(users["resident"])
+    counts = populate_meetings(world, seed=7, users=users)
+    assert counts["open_polls"] == 1
+    poll = Vote.objects.get(kind="poll", state="open")
+    assert poll.participations.exists()
+    rows = [row for row in votes_for(viewer=users["resident"]) if row.vote.pk == poll.pk]
+    assert len(rows) == 1 and rows[0].can_vote
