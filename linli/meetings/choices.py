@@ -36,12 +36,14 @@ class MeetingForm(models.TextChoices):
 
 
 class MeetingState(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    ANNOUNCED = "announced", _("Announced")
-    IN_PROGRESS = "in_progress", _("In progress")
-    CLOSED = "closed", pgettext_lazy("meeting", "Closed")
-    MINUTES_PUBLISHED = "minutes_published", _("Minutes published")
-    CANCELLED = "cancelled", _("Cancelled")
+    # Their own context: "In progress" is a meeting under way (进行中), not a work order being
+    # handled (处置中).
+    DRAFT = "draft", pgettext_lazy("meeting state", "Draft")
+    ANNOUNCED = "announced", pgettext_lazy("meeting state", "Announced")
+    IN_PROGRESS = "in_progress", pgettext_lazy("meeting state", "In progress")
+    CLOSED = "closed", pgettext_lazy("meeting state", "Closed")
+    MINUTES_PUBLISHED = "minutes_published", pgettext_lazy("meeting state", "Minutes published")
+    CANCELLED = "cancelled", pgettext_lazy("meeting state", "Cancelled")
 
 
 class Party(models.TextChoices):

@@ -1,9 +1,11 @@
 """Input forms of the meeting pages: field validation only; the services hold the rules."""
 
 from django import forms
+from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from linli.meetings import services
 from linli.meetings.choices import (
     AttendanceMode,
     MeetingForm,
@@ -27,10 +29,23 @@ class PlaceChoiceField(forms.ModelChoiceField):
         return f"{obj.name} ({obj.get_kind_display()})"
 
 
+def title_field() -> forms.CharField:
+    """A meeting's title: the heading of its notice on the board, so the board's bounds."""
+    return forms.CharField(
+        label=_("Title"),
+        min_length=services.MIN_TITLE,
+        max_length=services.MAX_TITLE,
+        error_messages={
+            "min_length": services.MEETING_TITLE_LENGTH,
+            "max_length": services.MEETING_TITLE_LENGTH,
+        },
+    )
+
+
 class MeetingCreateForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind of meeting"), choices=MeetingKind.choices)
     place = PlaceChoiceField(label=_("Where (committee, compound or street)"), queryset=None)
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = title_field()
     attendance_mode = forms.ChoiceField(
         label=_("Who attends"),
         choices=[("", _("The kind's usual attendance")), *AttendanceMode.choices],
@@ -62,7 +77,7 @@ class MeetingCreateForm(forms.Form):
 
 
 class MeetingEditForm(forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = title_field()
     starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeInput)
     ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput)
     location = forms.CharField(label=_("Location"), max_length=200, required=False)
@@ -107,6 +122,24 @@ class AgendaForm(forms.Form):
     def __init__(self, *args, topics, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["topic"].queryset = topics
+
+
+class MeetingChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        starts = timezone.localtime(obj.starts_at)
+        return f"{obj.title} · {starts:%Y-%m-%d %H:%M} · {obj.get_state_display()}"
+
+
+class TopicAgendaForm(forms.Form):
+    """Put a residents' topic on the agenda of one of the committee's coming meetings."""
+
+    meeting = MeetingChoiceField(
+        label=_("Meeting"), queryset=None, widget=forms.RadioSelect, empty_label=None
+    )
+
+    def __init__(self, *args, meetings, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meeting"].queryset = meetings
 
 
 class MotionForm(forms.Form):

@@ -213,6 +213,20 @@ def attendance_page(*, meeting: Meeting, q: str = "", status: str = "", page=1) 
     return Paginator(rows, ATTENDANCE_PER_PAGE).get_page(page)
 
 
+def arrived_rows(*, meeting: Meeting, shown) -> QuerySet:
+    """Of the invitations the console shows as not yet here (at most a page of them), those now
+    checked in: someone checked in on their phone, by QR or on another worker's tablet."""
+    ids = []
+    for raw in list(shown)[:ATTENDANCE_PER_PAGE]:
+        try:
+            ids.append(_pk(raw))
+        except Http404:
+            continue
+    if not ids:
+        return meeting.invitations.none()
+    return attendance_rows(meeting).filter(pk__in=ids, attendances__isnull=False)
+
+
 def invitation_get(*, meeting: Meeting, pk) -> Invitation:
     invitation = meeting.invitations.filter(pk=_pk(pk)).first()
     if invitation is None:
@@ -307,6 +321,48 @@ def resolution_get(*, viewer, pk) -> Resolution:
     if resolution is None:
         raise Http404
     return resolution
+
+
+# --- topics on agendas -----------------------------------------------------------------------
+
+
+AGENDA_OPEN_STATES = (MeetingState.DRAFT, MeetingState.ANNOUNCED)
+
+
+def meetings_holding_topic(*, viewer, topic) -> list[Meeting]:
+    """The meetings the viewer may see whose agenda holds the topic (residents: announced ones),
+    earliest first."""
+    return list(
+        meetings_visible(viewer)
+        .filter(agenda__topic=topic)
+        .distinct()
+        .order_by("starts_at", "id")[:20]
+    )
+
+
+def may_put_on_agenda(*, viewer, topic) -> bool:
+    """A topic with enough backing, or accepted to an agenda, may be put on a meeting by those who
+    manage the committee's meetings and answer its topics (agenda_add answers it)."""
+    from linli.deliberation.choices import TopicState
+    from linli.deliberation.perms import MODERATE
+
+    return (
+        topic.state in (TopicState.ON_AGENDA_LIST, TopicState.SCHEDULED)
+        and can_manage(viewer, topic)
+        and user_can(viewer, MODERATE, topic.path)
+    )
+
+
+def meetings_for_topic(*, viewer, topic) -> QuerySet:
+    """Draft and announced meetings of the topic's committee (or its compounds) the viewer
+    manages, whose agenda does not hold the topic yet: where it may be put."""
+    return (
+        Meeting.objects.for_viewer(viewer, perms.MANAGE_MEETINGS)
+        .filter(path__startswith=topic.path, state__in=AGENDA_OPEN_STATES)
+        .exclude(agenda__topic=topic)
+        .select_related("place")
+        .order_by("starts_at", "id")
+    )
 
 
 # --- petitions --------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ from linli.meetings.models import (
     ProcedureTemplate,
     Resolution,
 )
+from linli.notices.services import MAX_TITLE, MIN_TITLE
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 
@@ -67,6 +68,10 @@ MODE_NOT_ALLOWED = _("A %(kind)s is attended by: %(modes)s.")
 WRITTEN_NOT_ALLOWED = _("Only owners' assemblies and residents' meetings decide in writing.")
 ENDS_BEFORE_START = _("The meeting must end after it starts.")
 TITLE_REQUIRED = _("Give the meeting a title.")
+# The title heads the notice on the board, which takes 2 to 200 characters (notices.services).
+MEETING_TITLE_LENGTH = _(
+    "Give the meeting a title of 2 to 200 characters: it heads the notice on the board."
+)
 NOT_DRAFT = _("Only a draft meeting can be changed this way; this one is “%(state)s”.")
 NOT_STATE = _("This is not possible while the meeting is “%(state)s”.")
 AGENDA_REQUIRED = _("Add at least one agenda item: the notice publishes the agenda.")
@@ -88,6 +93,7 @@ CHECKIN_WRITTEN = _("A written consultation has no check-in: ballots are collect
 ALREADY_CHECKED_IN = _("%(name)s is already checked in (since %(time)s).")
 ONLY_YOURSELF = _("You can check in only yourself.")
 TOPIC_ELSEWHERE = _("This topic belongs to another community.")
+TOPIC_ON_AGENDA = _("This topic is already on this meeting's agenda.")
 ELSEWHERE = _("This belongs to another community.")
 AGENDA_CLOSED = _("The agenda is fixed once the meeting is closed.")
 MOTION_TEXT_REQUIRED = _("Give the text of the motion.")
@@ -270,8 +276,8 @@ def _validate_meeting(
         form == MeetingForm.WRITTEN and kind not in WRITTEN_KINDS
     ):
         errors["form"] = [WRITTEN_NOT_ALLOWED]
-    if not (title or "").strip():
-        errors["title"] = [TITLE_REQUIRED]
+    if not MIN_TITLE <= len((title or "").strip()) <= MAX_TITLE:
+        errors["title"] = [MEETING_TITLE_LENGTH]
     if starts_at is None or ends_at is None or ends_at <= starts_at:
         errors["ends_at"] = [ENDS_BEFORE_START]
     if errors:
@@ -711,6 +717,35 @@ def meeting_check_in(
 
 
 @transaction.atomic
+def meeting_check_in_list(
+    *,
+    actor,
+    meeting: Meeting,
+    invitations: Iterable[Invitation],
+    now: dt.datetime | None = None,
+) -> tuple[list[Attendance], list[Attendance]]:
+    """Check in the invitations ticked on the console's list (method list). Those already
+    checked in (on their phone or by another worker, after the list was shown) are skipped, not
+    an error: returns (new attendances, the existing ones skipped). Each check-in goes through
+    meeting_check_in, so the database's unique constraint still decides who was first."""
+    new, skipped = [], []
+    for invitation in invitations:
+        try:
+            new.append(
+                meeting_check_in(
+                    actor=actor,
+                    meeting=meeting,
+                    invitation=invitation,
+                    method=CheckInMethod.LIST,
+                    now=now,
+                )
+            )
+        except AlreadyCheckedIn as already:
+            skipped.append(already.attendance)
+    return new, skipped
+
+
+@transaction.atomic
 def meeting_start(*, actor, meeting: Meeting, now: dt.datetime | None = None) -> Meeting:
     """Open the door: check-in starts (for a written consultation, ballots may be collected)."""
     _check_manage(actor, meeting.path)
@@ -787,6 +822,8 @@ def agenda_add(
         committee = meeting.path[:40]
         if not (topic.path.startswith(committee) or committee.startswith(topic.path)):
             raise ValidationError({"topic": [TOPIC_ELSEWHERE]})
+        if meeting.agenda.filter(topic=topic).exists():
+            raise ValidationError({"topic": [TOPIC_ON_AGENDA]})
         title = (title or "").strip() or topic.title
         description = (description or "").strip() or topic.body
     title = (title or "").strip()

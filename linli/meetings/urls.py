@@ -26,6 +26,7 @@ urlpatterns = [
     path("<int:pk>/minutes/", views.minutes, name="minutes"),
     path("checkin/<str:token>/", views.checkin_token, name="checkin_token"),
     path("agenda/<int:pk>/motions/", views.motion_add, name="motion_add"),
+    path("agenda/from-topic/<int:topic_id>/", views.agenda_from_topic, name="agenda_from_topic"),
     path("motions/<int:pk>/", views.motion_detail, name="motion"),
     path("motions/<int:pk>/open/", views.motion_open, name="motion_open"),
     path("motions/<int:pk>/close/", views.motion_close, name="motion_close"),

@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from linli.core.scoping import under_q
@@ -52,6 +53,7 @@ from linli.meetings.forms import (
     SignForm,
     StepForm,
     TemplateForm,
+    TopicAgendaForm,
 )
 from linli.meetings.models import Invitation, Meeting, Minutes, ProcedureTemplate
 from linli.places.choices import PlaceKind
@@ -315,6 +317,43 @@ def _topics_for(meeting: Meeting):
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
+def agenda_from_topic(request, topic_id):
+    """From a topic's page: put the residents' topic on one of its committee's draft or announced
+    meetings (agenda_add, which marks the topic scheduled for that meeting)."""
+    from linli.deliberation.selectors import topic_get
+
+    topic = topic_get(viewer=request.user, pk=topic_id)
+    if not selectors.may_put_on_agenda(viewer=request.user, topic=topic):
+        raise Http404
+    meetings = selectors.meetings_for_topic(viewer=request.user, topic=topic)
+    form = TopicAgendaForm(request.POST or None, meetings=meetings)
+    if request.method == "POST" and form.is_valid():
+        meeting = form.cleaned_data["meeting"]
+        try:
+            services.agenda_add(actor=request.user, meeting=meeting, topic=topic)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(
+                request,
+                _("“%(topic)s” is on the agenda of %(meeting)s.")
+                % {"topic": topic.title, "meeting": meeting.title},
+            )
+            return redirect("meetings:detail", pk=meeting.pk)
+    return render(
+        request,
+        "meetings/agenda_from_topic.html",
+        {
+            "topic": topic,
+            "form": form,
+            "has_meetings": bool(form.fields["meeting"].choices),
+            "held": selectors.meetings_holding_topic(viewer=request.user, topic=topic),
+        },
+    )
+
+
+@login_required
 @require_POST
 def motion_add(request, pk):
     from linli.meetings.models import AgendaItem
@@ -572,32 +611,57 @@ def checkin(request, pk):
             ids.append(selectors._pk(raw))
         except Http404:
             continue
-    done, already, errors = [], [], []
-    targets = []
     if code:
-        targets.append({"token": services.token_from_code(code), "method": CheckInMethod.QR})
-    invitations = {i.pk: i for i in meeting.invitations.filter(pk__in=ids[:200])}
-    for pk_ in ids[:200]:
-        if pk_ in invitations:
-            targets.append({"invitation": invitations[pk_], "method": CheckInMethod.LIST})
-    for target in targets:
         try:
-            attendance = services.meeting_check_in(actor=request.user, meeting=meeting, **target)
+            attendance = services.meeting_check_in(
+                actor=request.user,
+                meeting=meeting,
+                token=services.token_from_code(code),
+                method=CheckInMethod.QR,
+            )
         except services.AlreadyCheckedIn as error:
-            already.append(error.message)
+            messages.info(request, error.message)
         except ValidationError as error:
-            errors.append(_error_text(error))
+            messages.error(request, _error_text(error))
         else:
-            done.append(attendance.invitation.label)
-    if done:
-        messages.success(request, _("Checked in: %(names)s.") % {"names": "、".join(done)})
-    for text in already:
-        messages.info(request, text)
-    for text in errors:
-        messages.error(request, text)
-    if not targets:
+            messages.success(
+                request, _("Checked in: %(names)s.") % {"names": attendance.invitation.label}
+            )
+    found = {i.pk: i for i in meeting.invitations.filter(pk__in=ids[:200])} if ids else {}
+    ticked = [found[pk_] for pk_ in dict.fromkeys(ids[:200]) if pk_ in found]
+    if ticked:
+        # Ticked rows someone checked in meanwhile (on their phone, another tablet) are skipped.
+        try:
+            new, skipped = services.meeting_check_in_list(
+                actor=request.user, meeting=meeting, invitations=ticked
+            )
+        except ValidationError as error:
+            messages.error(request, _error_text(error))
+        else:
+            _report_ticked(request, new, skipped)
+    if not code and not ticked:
         messages.error(request, _("Scan a code or tick someone on the list."))
     return redirect(_back(request, reverse("meetings:console", args=[meeting.pk])))
+
+
+def _report_ticked(request, new, skipped) -> None:
+    skipped_text = (
+        ngettext(
+            "%(n)d ticked was already checked in: skipped.",
+            "%(n)d ticked were already checked in: skipped.",
+            len(skipped),
+        )
+        % {"n": len(skipped)}
+        if skipped
+        else ""
+    )
+    if new:
+        text = ngettext(
+            "%(n)d checked in: %(names)s.", "%(n)d checked in: %(names)s.", len(new)
+        ) % {"n": len(new), "names": "、".join(a.invitation.label for a in new)}
+        messages.success(request, f"{text} {skipped_text}".strip())
+    elif skipped:
+        messages.info(request, skipped_text)
 
 
 # --- the console ------------------------------------------------------------------------------
@@ -648,12 +712,23 @@ def console(request, pk):
 
 @login_required
 def quorum(request, pk):
-    """htmx (polled every 5 s): the live quorum panel."""
+    """htmx (polled every 5 s): the live quorum panel. From the console, which sends the rows it
+    shows as not yet here (`shown`), also those rows now checked in elsewhere, swapped out of
+    band so the list is live without losing the boxes the worker is ticking."""
     meeting = selectors.meeting_get(viewer=request.user, pk=pk)
+    shown = request.GET.getlist("shown")
+    arrived = []
+    if shown and selectors.can_manage(request.user, meeting):
+        arrived = list(selectors.arrived_rows(meeting=meeting, shown=shown))
     return render(
         request,
-        "meetings/_quorum.html",
-        {"meeting": meeting, "quorum": selectors.meeting_quorum(meeting=meeting)},
+        "meetings/_quorum_poll.html",
+        {
+            "meeting": meeting,
+            "quorum": selectors.meeting_quorum(meeting=meeting),
+            "arrived": arrived,
+            "owners": meeting.attendance_mode == AttendanceMode.OWNERS,
+        },
     )
 
 
@@ -829,6 +904,8 @@ def motion_detail(request, pk):
             "verified_label": verified,
             "everyone": services.everyone_votes(motion.meeting),
             "resolution": getattr(motion, "resolution", None),
+            "can_publish": selectors.can_manage(request.user, motion.meeting),
+            "here": request.get_full_path(),
         },
     )
 

@@ -60,6 +60,11 @@ def _parameters(world):
         # Votes: the sweep world has no votes or ballots, so their ids answer 404.
         "vote_id": committee.pk,
         "participation_id": committee.pk,
+        # Meetings API: the sweep world has no agenda items, motions or resolutions, so their
+        # ids answer 404 (the meetings API tests check real ones of the first committee).
+        "item_id": committee.pk,
+        "motion_id": committee.pk,
+        "resolution_id": committee.pk,
     }
 
 

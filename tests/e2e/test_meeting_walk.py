@@ -215,10 +215,12 @@ def test_topic_to_resolution_on_the_board(
     assert worker.url == detail
     expect(worker.locator("article.meeting")).to_have_attribute("data-state", MeetingState.DRAFT)
 
-    agenda = worker.locator("section.agenda")
-    agenda.locator("details summary").click()
-    agenda.locator("select[name=topic]").select_option(str(topic.pk))
-    submit(worker, agenda.locator("form button[type=submit]"))
+    # From the topic's page: "put on a meeting's agenda" offers the committee's coming meetings.
+    worker.goto(f"{url}/topics/{topic.pk}/")
+    submit(worker, worker.locator("a[data-action=put-on-agenda]"))
+    worker.check(f"input[name=meeting][value='{meeting.pk}']")
+    submit(worker, worker.locator("button[data-action=add-topic-to-agenda]"))
+    assert worker.url == detail
     item = AgendaItem.objects.get(meeting=meeting)
     assert item.topic_id == topic.pk and item.title == TOPIC_TITLE
     expect(
@@ -256,6 +258,12 @@ def test_topic_to_resolution_on_the_board(
     expect(panel).to_have_attribute("data-quorate", "no")
 
     # --- 3. residents check in on their phones; the worker ticks households on the list ------
+    elsewhere = meeting.invitations.exclude(household_id__in=residents.values())
+    kept = worker.locator(
+        f"#attendance tr[data-invitation='{elsewhere.order_by('position').first().pk}'] "
+        "input[name=ids]"
+    )
+    kept.check()  # the worker is in the middle of ticking while the phones check in
     for number, name in enumerate(residents):
         phone = phones[name]
         phone.goto(f"{url}/meetings/mine/")
@@ -273,9 +281,17 @@ def test_topic_to_resolution_on_the_board(
     expect(panel).to_have_attribute("data-present", str(len(residents)), timeout=8_000)
     expect(panel).to_have_attribute("data-quorate", "no")
 
-    # The attendance list is not live: reload it, so no one already here is ticked again.
-    worker.goto(console)
+    # The same poll brings the rows checked in on the phones (out of band): no reload, none of
+    # them is offered for ticking again, and a box the worker had ticked stays ticked.
     expect(worker.locator("#attendance tr[data-present]")).to_have_count(len(residents))
+    for invitation_id in Attendance.objects.filter(meeting=meeting).values_list(
+        "invitation_id", flat=True
+    ):
+        row = worker.locator(f"#attendance tr[data-present][data-invitation='{invitation_id}']")
+        expect(row).to_have_count(1)
+        expect(row.locator("input[name=ids]")).to_have_count(0)
+    expect(kept).to_be_checked()
+    kept.uncheck()
 
     def tick(n: int):
         boxes = worker.locator("#attendance input[name=ids]")
@@ -305,6 +321,10 @@ def test_topic_to_resolution_on_the_board(
     # A resident's phone shows it too.
     phones[author].reload()
     expect(phones[author].locator("#quorum-panel")).to_have_attribute("data-quorate", "yes")
+    # The topic's page links the meeting whose agenda holds it.
+    phones[author].goto(f"{url}/topics/{topic.pk}/")
+    expect(phones[author].locator(f"a[data-meeting-link='{meeting.pk}']")).to_be_visible()
+    assert fits_phone(phones[author])
 
     # --- 4. a motion, voted on phones and by hands; it passes ---------------------------------
     block = worker.locator(f".agenda-item[data-agenda='{item.pk}']")
@@ -366,13 +386,19 @@ def test_topic_to_resolution_on_the_board(
     assert fits_phone(phones[author])
 
     # --- 5. the resolution on the public board, and its A4 sheet -----------------------------
-    submit(worker, worker.locator(f"p.crumbs a[href='/meetings/{meeting.pk}/']"))
+    # Published from the result page, which then links the notice on the board.
     resolution = Resolution.objects.get()
-    entry = worker.locator(f"section.resolutions li[data-resolution='{resolution.pk}']")
+    entry = worker.locator(f"section.resolution[data-resolution='{resolution.pk}']")
     submit(worker, entry.locator("[data-action=publish-resolution]"))
+    assert worker.url == f"{url}/meetings/motions/{motion.pk}/"
     expect(worker.locator(".messages li.success")).to_have_count(1)
     resolution.refresh_from_db()
     assert resolution.notice_id is not None
+    expect(entry.locator(f"a[href='/board/notice/{resolution.notice_id}/']")).to_be_visible()
+    expect(entry.locator("[data-action=publish-resolution]")).to_have_count(0)
+    # The meeting page says so too.
+    submit(worker, worker.locator(f"p.crumbs a[href='/meetings/{meeting.pk}/']"))
+    entry = worker.locator(f"section.resolutions li[data-resolution='{resolution.pk}']")
     expect(entry.locator(f"a[href='/board/notice/{resolution.notice_id}/print/']")).to_be_visible()
     expect(entry.locator("[data-action=publish-resolution]")).to_have_count(0)
 

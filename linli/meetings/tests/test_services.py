@@ -74,6 +74,19 @@ def test_written_consultation_is_for_owners_and_residents_only(world, users):
     assert "form" in error.value.message_dict
 
 
+@pytest.mark.parametrize("title", ["", "会", " 会 ", "会" * 201])
+def test_a_title_the_notice_could_not_carry_is_refused_at_draft(world, users, title):
+    with pytest.raises(ValidationError) as error:
+        draft(world, users, title=title)
+    assert error.value.message_dict["title"] == [str(services.MEETING_TITLE_LENGTH)]
+    meeting = draft(world, users, title="议事")
+    with pytest.raises(ValidationError) as error:
+        services.meeting_update(actor=users["worker"], meeting=meeting, title=title)
+    assert "title" in error.value.message_dict
+    meeting = services.meeting_update(actor=users["worker"], meeting=meeting, title="会" * 200)
+    assert len(meeting.title) == 200
+
+
 def test_a_stranger_cannot_create_a_meeting_in_another_committee(world, users):
     with pytest.raises(PermissionDenied):
         draft(world, users, actor="stranger")
@@ -231,6 +244,38 @@ def test_check_in_refuses_unknown_codes_closed_meetings_and_strangers(world, use
         services.meeting_check_in(
             actor=users["stranger"], meeting=meeting, invitation=invitation, method="list"
         )
+
+
+def test_a_ticked_list_skips_those_already_checked_in(world, users, adults):
+    meeting = running(world, users, attendance_mode="adults")
+    invitations = list(meeting.invitations.order_by("position")[:4])
+    mine = services.invitation_of(users["resident"], meeting)
+    services.meeting_check_in(
+        actor=users["resident"], meeting=meeting, invitation=mine, method="self"
+    )
+    ticked = [mine, *[i for i in invitations if i.pk != mine.pk][:2]]
+    new, skipped = services.meeting_check_in_list(
+        actor=users["worker"], meeting=meeting, invitations=ticked
+    )
+    assert [a.invitation_id for a in new] == [i.pk for i in ticked[1:]]
+    assert {a.method for a in new} == {"list"}
+    assert [a.invitation_id for a in skipped] == [mine.pk] and skipped[0].method == "self"
+    assert Attendance.objects.filter(meeting=meeting).count() == 3
+    new, skipped = services.meeting_check_in_list(
+        actor=users["worker"], meeting=meeting, invitations=ticked
+    )
+    assert new == [] and len(skipped) == 3
+    # The rules still hold for the whole list: a stranger, a closed meeting.
+    with pytest.raises(PermissionDenied):
+        services.meeting_check_in_list(
+            actor=users["stranger"], meeting=meeting, invitations=invitations[3:]
+        )
+    meeting = services.meeting_close(actor=users["worker"], meeting=meeting)
+    with pytest.raises(ValidationError):
+        services.meeting_check_in_list(
+            actor=users["worker"], meeting=meeting, invitations=invitations[3:]
+        )
+    assert Attendance.objects.filter(meeting=meeting).count() == 3
 
 
 def test_a_resident_checks_in_only_themself(world, users, adults):

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -479,3 +480,256 @@ def test_paper_ballots_of_a_written_consultation_through_the_page(client_as, wor
     assert any(m.level_tag == "warning" for m in response.context["messages"])
     closed = client.post(reverse("meetings:motion_close", args=[motion.pk]), follow=True)
     assert any(m.level_tag == "error" for m in closed.context["messages"])
+
+
+# --- fixes from walking a residents' meeting in the browser -----------------------------------
+
+
+def test_the_motion_page_publishes_its_resolution(client_as, scene, django_assert_max_num_queries):
+    url = reverse("meetings:motion", args=[scene["passed"].pk])
+    publish = reverse("meetings:resolution_publish", args=[scene["resolution"].pk])
+    for key in ("resident", "selfgov"):  # they see the resolution, may not publish it
+        page = client_as(key).get(url).content.decode()
+        assert scene["resolution"].text in page and 'data-action="publish-resolution"' not in page
+    client = client_as("worker")
+    with django_assert_max_num_queries(25):
+        page = client.get(url).content.decode()
+    assert 'data-action="publish-resolution"' in page and f'action="{publish}"' in page
+    response = client.post(publish, {"next": url})
+    assert response.status_code == 302 and response["Location"] == url
+    scene["resolution"].refresh_from_db()
+    notice = scene["resolution"].notice_id
+    assert notice is not None
+    page = client.get(url).content.decode()
+    assert 'data-action="publish-resolution"' not in page
+    assert reverse("notices:notice", args=[notice]) in page
+    assert reverse("notices:print", args=[notice]) in page
+
+
+def test_a_worker_of_another_committee_cannot_publish_from_the_motion_page(client_as, scene):
+    url = reverse("meetings:motion", args=[scene["passed"].pk])
+    publish = reverse("meetings:resolution_publish", args=[scene["resolution"].pk])
+    client = client_as("stranger")
+    assert client.get(url).status_code == 404
+    assert client.post(publish, {"next": url}).status_code == 404
+    scene["resolution"].refresh_from_db()
+    assert scene["resolution"].notice_id is None
+
+
+def test_the_quorum_poll_brings_rows_checked_in_elsewhere(
+    client_as, world, users, adults, django_assert_max_num_queries
+):
+    meeting = running(world, users, attendance_mode="adults")
+    invitations = list(meeting.invitations.order_by("position"))
+    client = client_as("worker")
+    console = client.get(reverse("meetings:console", args=[meeting.pk])).content.decode()
+    assert 'hx-include="#attendance input[name=shown]"' in console
+    shown = re.findall(r'name="shown" value="(\d+)"', console)
+    assert shown == [str(i.pk) for i in invitations]
+    # The resident checks in on their phone while the worker's list is on the screen.
+    mine = services.invitation_of(users["resident"], meeting)
+    services.meeting_check_in(
+        actor=users["resident"], meeting=meeting, invitation=mine, method="self"
+    )
+    quorum = reverse("meetings:quorum", args=[meeting.pk])
+    with django_assert_max_num_queries(15):
+        poll = client.get(quorum, {"shown": [*shown, "zz", "-1"]}).content.decode()
+    assert 'data-present="1"' in poll
+    rows = re.findall(r"<template><tr ([^>]*)>", poll)
+    assert len(rows) == 1
+    assert f'id="attendance-{mine.pk}"' in rows[0] and 'hx-swap-oob="true"' in rows[0]
+    assert "data-present" in rows[0] and 'name="ids"' not in poll and 'name="shown"' not in poll
+    # Without rows sent (the meeting page) and for those who do not manage it: the panel only.
+    assert "<template>" not in client.get(quorum).content.decode()
+    resident = client_as("resident").get(quorum, {"shown": shown}).content.decode()
+    assert 'data-present="1"' in resident and "<template>" not in resident
+
+
+def test_the_quorum_poll_is_404_to_a_worker_of_another_committee(client_as, world, users, adults):
+    meeting = running(world, users, attendance_mode="adults")
+    shown = [i.pk for i in meeting.invitations.all()]
+    response = client_as("stranger").get(
+        reverse("meetings:quorum", args=[meeting.pk]), {"shown": shown}
+    )
+    assert response.status_code == 404
+
+
+def test_ticking_someone_already_here_skips_them_quietly(client_as, world, users, adults):
+    meeting = running(world, users, attendance_mode="adults")
+    invitations = list(meeting.invitations.order_by("position"))
+    check_in(users, meeting, invitations[:1])
+    client = client_as("worker")
+    url = reverse("meetings:checkin", args=[meeting.pk])
+    response = client.post(url, {"ids": [i.pk for i in invitations[:3]]}, follow=True)
+    shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert len(shown) == 1 and shown[0][0] == "success", shown
+    assert "2" in shown[0][1] and invitations[1].label in shown[0][1]
+    assert invitations[0].label not in shown[0][1] and "1" in shown[0][1]
+    assert Attendance.objects.filter(meeting=meeting).count() == 3
+    # All of them here already: a note, no error, still one row each.
+    response = client.post(url, {"ids": [i.pk for i in invitations[:3]]}, follow=True)
+    shown = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert [level for level, _text in shown] == ["info"], shown
+    assert Attendance.objects.filter(meeting=meeting).count() == 3
+    assert all(i.attendances.count() == 1 for i in invitations[:3])
+
+
+def test_a_meeting_title_fits_the_notice_from_the_draft(client_as, world, users, adults):
+    client = client_as("worker")
+    start = timezone.localtime(timezone.now() + timezone.timedelta(days=10))
+    data = {
+        "kind": "residents_meeting",
+        "place": world.committees[0].pk,
+        "title": "会",
+        "attendance_mode": "households",
+        "form": "in_person",
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timezone.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    response = client.post(reverse("meetings:create"), data)
+    assert response.status_code == 200 and not Meeting.objects.exists()
+    assert str(services.MEETING_TITLE_LENGTH) in response.context["form"].errors["title"]
+    meeting = draft(world, users)
+    edit = reverse("meetings:edit", args=[meeting.pk])
+    data = {
+        "title": "会" * 201,
+        "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
+        "ends_at": (start + timezone.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    response = client.post(edit, data)
+    assert response.status_code == 200
+    assert str(services.MEETING_TITLE_LENGTH) in response.context["form"].errors["title"]
+    assert client.post(edit, {**data, "title": "议事"}).status_code == 302
+    meeting.refresh_from_db()
+    assert meeting.title == "议事"
+
+
+# --- a topic put on a meeting's agenda from its page ------------------------------------------
+
+
+@pytest.fixture
+def flagged(world, users):
+    """A residents' topic of the first committee with enough backing (on the agenda list)."""
+    from linli.deliberation.choices import TopicState
+    from linli.deliberation.models import Topic
+    from linli.deliberation.services import topic_raise
+
+    topic = topic_raise(
+        actor=users["resident"],
+        committee=world.committees[0],
+        title="小花园增设休息长椅",
+        body="老人散步累了只能站着，建议增设几张长椅。",
+        category="facilities",
+    )
+    Topic.objects.filter(pk=topic.pk).update(
+        state=TopicState.ON_AGENDA_LIST, threshold_reached_at=timezone.now()
+    )
+    topic.refresh_from_db()
+    return topic
+
+
+def test_a_flagged_topic_goes_on_a_meeting_from_its_page(
+    client_as, world, users, adults, flagged, django_assert_max_num_queries
+):
+    from linli.deliberation.choices import AnswerKind, TopicState
+
+    first = draft(world, users, title="第一次居民会议")
+    second = announced(world, users, attendance_mode="households", title="第二次居民会议")
+    draft(world, users, place=world.committees[1], actor=None, title="别的社区的会议")
+    topic_page = reverse("deliberation:topic", args=[flagged.pk])
+    url = reverse("meetings:agenda_from_topic", args=[flagged.pk])
+    client = client_as("worker")
+    page = client.get(topic_page).content.decode()
+    assert f'href="{url}"' in page and 'data-action="put-on-agenda"' in page
+    assert f'href="{url}"' not in client_as("resident").get(topic_page).content.decode()
+    client = client_as("worker")
+    with django_assert_max_num_queries(20):
+        response = client.get(url)
+    assert response.status_code == 200
+    listed = {m.pk for m in response.context["form"].fields["meeting"].queryset}
+    assert listed == {first.pk, second.pk}
+    response = client.post(url, {"meeting": second.pk})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("meetings:detail", args=[second.pk])
+    item = second.agenda.get(topic=flagged)
+    assert item.title == flagged.title and item.position == 2
+    flagged.refresh_from_db()
+    assert flagged.state == TopicState.SCHEDULED
+    assert flagged.answer_kind == AnswerKind.ACCEPTED_TO_AGENDA
+    assert flagged.meeting_label.startswith("第二次居民会议")
+    # The topic page links the real meeting; the residents see it too (it is announced).
+    for key in ("worker", "resident"):
+        page = client_as(key).get(topic_page).content.decode()
+        link = reverse("meetings:detail", args=[second.pk])
+        assert f'href="{link}" data-meeting-link="{second.pk}"' in page, key
+    # The same meeting is no longer offered, and the service refuses it twice.
+    client = client_as("worker")
+    listed = {m.pk for m in client.get(url).context["form"].fields["meeting"].queryset}
+    assert listed == {first.pk}
+    assert client.post(url, {"meeting": second.pk}).status_code == 200
+    assert second.agenda.filter(topic=flagged).count() == 1
+    with pytest.raises(ValidationError):
+        services.agenda_add(actor=users["worker"], meeting=second, topic=flagged)
+
+
+def test_an_accepted_topic_with_a_named_meeting_goes_on_the_real_one(
+    client_as, world, users, adults, flagged
+):
+    from linli.deliberation.services import topic_answer
+
+    topic_answer(
+        actor=users["worker"],
+        topic=flagged,
+        kind="accepted_to_agenda",
+        meeting_label="下次居民会议",
+    )
+    topic_page = reverse("deliberation:topic", args=[flagged.pk])
+    client = client_as("worker")
+    page = client.get(topic_page).content.decode()
+    assert "下次居民会议" in page and "data-meeting-link" not in page
+    assert 'data-action="put-on-agenda"' in page
+    meeting = draft(world, users, title="七月居民会议")
+    url = reverse("meetings:agenda_from_topic", args=[flagged.pk])
+    assert client.post(url, {"meeting": meeting.pk}).status_code == 302
+    page = client.get(topic_page).content.decode()
+    assert f'data-meeting-link="{meeting.pk}"' in page and "下次居民会议" not in page
+    # A draft is staff-only: the resident reads the meeting's name, not a link to it.
+    page = client_as("resident").get(topic_page).content.decode()
+    assert "七月居民会议" in page and "data-meeting-link" not in page
+
+
+def test_putting_a_topic_on_an_agenda_is_404_outside_the_committee(
+    client_as, world, users, adults, flagged
+):
+    meeting = draft(world, users)
+    url = reverse("meetings:agenda_from_topic", args=[flagged.pk])
+    for key in ("stranger", "resident", "selfgov"):
+        client = client_as(key)
+        assert client.get(url).status_code == 404, key
+        assert client.post(url, {"meeting": meeting.pk}).status_code == 404, key
+    assert not meeting.agenda.filter(topic=flagged).exists()
+    # A worker of the other committee does not get its own meetings offered for this one either.
+    other = draft(world, users, place=world.committees[1], actor=None, title="别的社区的会议")
+    response = client_as("worker").post(url, {"meeting": other.pk})
+    assert response.status_code == 200 and not other.agenda.filter(topic=flagged).exists()
+
+
+def test_an_open_topic_is_not_offered_for_an_agenda_from_its_page(
+    client_as, world, users, adults, flagged
+):
+    from linli.deliberation.choices import TopicState
+    from linli.deliberation.models import Topic
+
+    Topic.objects.filter(pk=flagged.pk).update(state=TopicState.OPEN)
+    url = reverse("meetings:agenda_from_topic", args=[flagged.pk])
+    client = client_as("worker")
+    assert client.get(url).status_code == 404
+    page = client.get(reverse("deliberation:topic", args=[flagged.pk])).content.decode()
+    assert 'data-action="put-on-agenda"' not in page
+
+
+def test_without_a_coming_meeting_the_page_offers_to_draft_one(client_as, world, users, flagged):
+    response = client_as("worker").get(reverse("meetings:agenda_from_topic", args=[flagged.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200 and "data-no-meetings" in page
+    assert f"{reverse('meetings:create')}?kind=residents_meeting&amp;place=" in page
