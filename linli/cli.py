@@ -3,6 +3,7 @@
 linli demo [--seed N]        load the demo street (once) and print its accounts
 linli audit verify           check the audit trail's hash chain
 linli audit purge [--days N] delete audit events older than the retention (>= 180 days)
+linli ledger verify          check the fund ledger (balanced entries, no negative balances)
 linli <any manage.py command>
 """
 

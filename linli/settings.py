@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "linli.workorders",
     "linli.open311",
     "linli.demo",
+    "linli.funds",
 ]
 
 MIDDLEWARE = [

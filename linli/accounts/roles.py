@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.core.perms import VIEW_AUDIT
 from linli.deliberation.perms import MODERATE, PARTICIPATE, VIEW_TOPICS
+from linli.funds.perms import ALLOCATE, MANAGE_FUNDS, MANAGE_STREET_FUNDS, VIEW_FUNDS
 from linli.meetings.perms import MANAGE_MEETINGS, VIEW_MEETINGS
 from linli.notices.perms import PUBLISH
 from linli.people.perms import MANAGE_REGISTER, REVEAL_PII, VIEW_REGISTER, VIEW_SENSITIVE_TAGS
@@ -66,9 +67,11 @@ _COMMITTEE = _STAFF | {
     RECORD_BALLOTS,
     VIEW_VOTES,
     PUBLISH,
+    VIEW_FUNDS,
+    MANAGE_FUNDS,
 }
-# Those who oversee committees' deliberation and votes from above (read only).
-_OVERSIGHT = frozenset({VIEW_TOPICS, VIEW_MEETINGS, VIEW_VOTES})
+# Those who oversee committees' deliberation, votes and funds from above (read only).
+_OVERSIGHT = frozenset({VIEW_TOPICS, VIEW_MEETINGS, VIEW_VOTES, VIEW_FUNDS})
 # The street's grid centre: dispatchers route, the supervisor (值班长) approves and closes.
 _CENTRE = _STAFF | {VIEW_ORDERS, DISPATCH}
 ROLE_PERMS: dict[str, frozenset[str]] = {
@@ -80,7 +83,11 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.GRID_DISPATCHER: _CENTRE,
     Role.GRID_SUPERVISOR: _CENTRE | {SUPERVISE, MANAGE_ROUTING},
     Role.PROPERTY_MANAGER: frozenset({REPORT}),
-    Role.SELF_GOVERNANCE_OFFICE: _STAFF | _OVERSIGHT | {VIEW_REGISTER, VIEW_ORDERS, PUBLISH},
+    # The street office allocates to committees and runs the street's own funds (co-governance
+    # fund, foundation); committees' funds it oversees but does not spend.
+    Role.SELF_GOVERNANCE_OFFICE: _STAFF
+    | _OVERSIGHT
+    | {VIEW_REGISTER, VIEW_ORDERS, PUBLISH, ALLOCATE, MANAGE_STREET_FUNDS},
     # Departments act on the orders addressed to them (workorders.selectors), not by place.
     Role.DEPARTMENT_HANDLER: _STAFF | {HANDLE_DEPARTMENT},
     Role.DISTRICT_BUREAU: _STAFF
