@@ -564,6 +564,14 @@ def commitment_post(
     return commitment
 
 
+def _require_open(commitment: Commitment) -> None:
+    if commitment.state != CommitmentState.OPEN:
+        raise ValidationError(
+            COMMITMENT_NOT_OPEN % {"title": commitment.title, "state": _state_label(commitment)},
+            code="not_open",
+        )
+
+
 def _locked_commitment(commitment: Commitment) -> tuple[Commitment, dict[int, Fund]]:
     """Lock the commitment's fund, then read the commitment as it is now."""
     locked = _lock([Fund(pk=commitment.fund_id)])
@@ -590,11 +598,7 @@ def payment_post(
     amount = parse_money(amount)
     on = _date(on)
     commitment, locked = _locked_commitment(commitment)
-    if commitment.state != CommitmentState.OPEN:
-        raise ValidationError(
-            COMMITMENT_NOT_OPEN % {"title": commitment.title, "state": _state_label(commitment)},
-            code="not_open",
-        )
+    _require_open(commitment)
     fund = commitment.fund
     accounts = _accounts([fund])
     txn = _write(
@@ -668,11 +672,7 @@ def commitment_release(
     _require(actor, manage_perm(commitment.fund), commitment, NOT_PERMITTED)
     on = _date(on)
     commitment, locked = _locked_commitment(commitment)
-    if commitment.state != CommitmentState.OPEN:
-        raise ValidationError(
-            COMMITMENT_NOT_OPEN % {"title": commitment.title, "state": _state_label(commitment)},
-            code="not_open",
-        )
+    _require_open(commitment)
     fund = commitment.fund
     remaining = from_fen(
         commitment_balances_fen([commitment.pk]).get((commitment.pk, AccountKind.COMMITTED), 0)
