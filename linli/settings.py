@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "linli.open311",
     "linli.demo",
     "linli.funds",
+    "linli.projects",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,7 @@ from linli.notices.perms import PUBLISH
 from linli.people.perms import MANAGE_REGISTER, REVEAL_PII, VIEW_REGISTER, VIEW_SENSITIVE_TAGS
 from linli.places.choices import PlaceKind
 from linli.places.perms import MANAGE_PLACES, VIEW_PLACE
+from linli.projects.perms import APPLY, CHECK, DECIDE, REVIEW, VIEW_PROJECTS
 from linli.votes.perms import CAST, MANAGE_VOTES, RECORD_BALLOTS, VIEW_VOTES
 from linli.workorders.perms import (
     DISPATCH,
@@ -40,6 +41,7 @@ class Role(models.TextChoices):
     GRID_SUPERVISOR = "grid_supervisor", _("Grid-centre supervisor")
     PROPERTY_MANAGER = "property_manager", _("Property manager")
     SELF_GOVERNANCE_OFFICE = "self_governance_office", _("Street self-governance office")
+    PROJECT_REVIEWER = "project_reviewer", _("Fund project reviewer")
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
     DISTRICT_BUREAU = "district_bureau", _("District bureau")
     ADMINISTRATOR = "administrator", _("Administrator")
@@ -69,16 +71,20 @@ _COMMITTEE = _STAFF | {
     PUBLISH,
     VIEW_FUNDS,
     MANAGE_FUNDS,
+    VIEW_PROJECTS,
+    APPLY,
 }
+# The committee's check and the second signature on payments belong to its leaders.
+_COMMITTEE_LEAD = _COMMITTEE | {CHECK}
 # Those who oversee committees' deliberation, votes and funds from above (read only).
-_OVERSIGHT = frozenset({VIEW_TOPICS, VIEW_MEETINGS, VIEW_VOTES, VIEW_FUNDS})
+_OVERSIGHT = frozenset({VIEW_TOPICS, VIEW_MEETINGS, VIEW_VOTES, VIEW_FUNDS, VIEW_PROJECTS})
 # The street's grid centre: dispatchers route, the supervisor (值班长) approves and closes.
 _CENTRE = _STAFF | {VIEW_ORDERS, DISPATCH}
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({REPORT, PARTICIPATE, CAST}),
     Role.COMMUNITY_WORKER: _COMMITTEE,
-    Role.COMMITTEE_DIRECTOR: _COMMITTEE,
-    Role.COMMITTEE_SECRETARY: _COMMITTEE,
+    Role.COMMITTEE_DIRECTOR: _COMMITTEE_LEAD,
+    Role.COMMITTEE_SECRETARY: _COMMITTEE_LEAD,
     Role.GRID_WORKER: _STAFF | {VIEW_REGISTER, VIEW_ORDERS, REPORT, PATROL},
     Role.GRID_DISPATCHER: _CENTRE,
     Role.GRID_SUPERVISOR: _CENTRE | {SUPERVISE, MANAGE_ROUTING},
@@ -87,7 +93,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     # fund, foundation); committees' funds it oversees but does not spend.
     Role.SELF_GOVERNANCE_OFFICE: _STAFF
     | _OVERSIGHT
-    | {VIEW_REGISTER, VIEW_ORDERS, PUBLISH, ALLOCATE, MANAGE_STREET_FUNDS},
+    | {VIEW_REGISTER, VIEW_ORDERS, PUBLISH, ALLOCATE, MANAGE_STREET_FUNDS, DECIDE},
+    Role.PROJECT_REVIEWER: _STAFF | {VIEW_PROJECTS, REVIEW},
     # Departments act on the orders addressed to them (workorders.selectors), not by place.
     Role.DEPARTMENT_HANDLER: _STAFF | {HANDLE_DEPARTMENT},
     Role.DISTRICT_BUREAU: _STAFF
@@ -109,6 +116,7 @@ ROLE_PLACE_KINDS: dict[str, frozenset[str]] = {
     Role.GRID_SUPERVISOR: frozenset({PlaceKind.STREET}),
     Role.PROPERTY_MANAGER: frozenset({PlaceKind.COMPOUND, PlaceKind.COMMITTEE}),
     Role.SELF_GOVERNANCE_OFFICE: frozenset({PlaceKind.STREET}),
+    Role.PROJECT_REVIEWER: frozenset({PlaceKind.STREET}),
     Role.DEPARTMENT_HANDLER: frozenset({PlaceKind.STREET, PlaceKind.DISTRICT}),
     Role.DISTRICT_BUREAU: frozenset({PlaceKind.DISTRICT}),
     Role.ADMINISTRATOR: frozenset({PlaceKind.CITY, PlaceKind.DISTRICT}),

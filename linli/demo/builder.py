@@ -264,6 +264,10 @@ def personas_for(world: World) -> list[Persona]:
             "supervisor", "supervisor", "网格中心 何值班长", Role.GRID_SUPERVISOR, world.street
         ),
         Persona("selfgov", "selfgov", "自治办 陈主任", Role.SELF_GOVERNANCE_OFFICE, world.street),
+        # The street's review panel for fund projects (评审专家).
+        Persona("reviewer", "reviewer", "评审专家 高教授", Role.PROJECT_REVIEWER, world.street),
+        Persona("reviewer2", "reviewer2", "评审专家 刘老师", Role.PROJECT_REVIEWER, world.street),
+        Persona("reviewer3", "reviewer3", "评审专家 马会计", Role.PROJECT_REVIEWER, world.street),
         Persona(
             "handler",
             "handler",

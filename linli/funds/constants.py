@@ -95,6 +95,10 @@ DEFAULTS: dict[str, Default] = {
         Verified.OFFICIAL_WEB,
         "RULES.md ZZ-06: approval form signed by the handler and the committee director",
     ),
+    "min_reviewers": Default(
+        3, Verified.POLICY, "project policy: a panel of at least three (no text read)"
+    ),
+    "pass_score": Default(60, Verified.POLICY, "project policy: 60 of 100 points (no text read)"),
     "disclosure_days": Default(
         30, Verified.POLICY, "RULES.md §4 disclosure_after_completion_days (🔧)"
     ),

@@ -446,6 +446,12 @@ class FundProfile(models.Model):
         _("days to publish after a payment or completion"),
         default=constants.default("disclosure_days"),
     )
+    min_reviewers = models.PositiveSmallIntegerField(
+        _("reviewers scoring each project"), default=constants.default("min_reviewers")
+    )
+    pass_score = models.PositiveSmallIntegerField(
+        _("review pass mark (of 100)"), default=constants.default("pass_score")
+    )
     note = models.TextField(
         _("source document"),
         blank=True,
@@ -472,7 +478,7 @@ class FundProfile(models.Model):
                 name="fund_profile_participation_rate",
             ),
             models.CheckConstraint(
-                condition=Q(per_project_cap__gt=0)
+                condition=Q(per_project_cap__gt=0, min_reviewers__gte=1, pass_score__lte=100)
                 & (Q(office_cap__isnull=True) | Q(office_cap__gte=0)),
                 name="fund_profile_caps",
             ),

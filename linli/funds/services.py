@@ -525,10 +525,21 @@ def donation_post(
 
 @transaction.atomic
 def commitment_post(
-    *, actor, fund: Fund, title: str, amount, on: dt.date | None = None, memo: str = ""
+    *,
+    actor,
+    fund: Fund,
+    title: str,
+    amount,
+    on: dt.date | None = None,
+    memo: str = "",
+    permitted: bool = False,
 ) -> Commitment:
-    """Earmark money of the fund's available account for one purpose."""
-    _require(actor, manage_perm(fund), fund, NOT_PERMITTED)
+    """Earmark money of the fund's available account for one purpose.
+
+    `permitted` is for a caller that has checked its own permission for the step that commits
+    (the street approving a project): the actor is recorded, the funds permission not asked."""
+    if not permitted:
+        _require(actor, manage_perm(fund), fund, NOT_PERMITTED)
     title = _text(title)
     if not title or len(title) > MAX_TITLE:
         raise ValidationError({"title": TITLE_REQUIRED})
@@ -666,10 +677,17 @@ def refund_post(
 
 @transaction.atomic
 def commitment_release(
-    *, actor, commitment: Commitment, reason: str = "", on: dt.date | None = None
+    *,
+    actor,
+    commitment: Commitment,
+    reason: str = "",
+    on: dt.date | None = None,
+    permitted: bool = False,
 ) -> Commitment:
-    """Close an open commitment and give what is left of it back to the available money."""
-    _require(actor, manage_perm(commitment.fund), commitment, NOT_PERMITTED)
+    """Close an open commitment and give what is left of it back to the available money.
+    `permitted`: as for commitment_post (the street closing a project)."""
+    if not permitted:
+        _require(actor, manage_perm(commitment.fund), commitment, NOT_PERMITTED)
     on = _date(on)
     commitment, locked = _locked_commitment(commitment)
     _require_open(commitment)
