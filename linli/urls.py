@@ -13,6 +13,8 @@ urlpatterns = [
     path("topics/", include("linli.deliberation.urls")),
     path("votes/", include("linli.votes.urls")),
     path("meetings/", include("linli.meetings.urls")),
+    path("projects/", include("linli.projects.urls")),
+    path("funds/", include("linli.funds.urls")),
     path("open311/v2/", include("linli.open311.urls")),
     path("audit/", include("linli.core.urls")),
     path("api/v1/", api.urls),

@@ -260,6 +260,7 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    overdue_notified_at = models.DateTimeField(_("overdue warning sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment")

@@ -991,6 +991,69 @@ def project_disclose(*, actor, project: Project) -> Project:
     return project
 
 
+OVERDUE_TITLE = _("Fund accounts overdue: %(title)s")
+OVERDUE_BODY = _(
+    "%(count)s payments of project “%(title)s” were due on the board by %(date)s. Publish the "
+    "project's accounts (budget and spending by line) now."
+)
+
+
+def _committee_staff(place: Place) -> list[int]:
+    from linli.accounts.models import RoleAssignment
+    from linli.accounts.roles import ROLE_PERMS
+
+    roles = [role for role, granted in ROLE_PERMS.items() if perms.APPLY in granted]
+    return list(
+        RoleAssignment.objects.filter(place=place, role__in=roles, user__is_active=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+@transaction.atomic
+def disclosures_remind(*, today: dt.date | None = None) -> dict[str, int]:
+    """Warn each committee, once per payment, of payments not published on its board by the
+    profile's deadline (run daily: `linli projects_tick`)."""
+    from django.urls import reverse
+
+    from linli.notices.choices import NotificationKind
+    from linli.notices.services import notify
+
+    today = today or timezone.localdate()
+    overdue = list(
+        Payment.objects.select_for_update(of=("self",))
+        .filter(
+            state=PaymentState.PAID,
+            disclosed_in__isnull=True,
+            disclose_by__lt=today,
+            overdue_notified_at__isnull=True,
+        )
+        .select_related("project__place")
+        .order_by("project_id", "id")
+    )
+    by_project: dict[int, list[Payment]] = {}
+    for payment in overdue:
+        by_project.setdefault(payment.project_id, []).append(payment)
+    for payments in by_project.values():
+        project = payments[0].project
+        figures = {
+            "title": project.title,
+            "count": len(payments),
+            "date": min(p.disclose_by for p in payments).isoformat(),
+        }
+        notify(
+            users=_committee_staff(project.place),
+            kind=NotificationKind.OTHER,
+            title=str(OVERDUE_TITLE % figures),
+            body=str(OVERDUE_BODY % figures),
+            url=reverse("projects:detail", args=[project.pk]),
+        )
+    Payment.objects.filter(pk__in=[p.pk for p in overdue]).update(
+        overdue_notified_at=timezone.now()
+    )
+    return {"payments": len(overdue), "projects": len(by_project)}
+
+
 # --- completion, acceptance, evaluation, close ------------------------------------------------
 
 

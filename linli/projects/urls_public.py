@@ -1,0 +1,3 @@
+"""Residents' pages of fund projects (no staff permission needed)."""
+
+urlpatterns = []
