@@ -51,6 +51,8 @@ class FundProfileForm(forms.ModelForm):
             "require_invoice",
             "payment_approvals",
             "disclosure_days",
+            "min_reviewers",
+            "pass_score",
             "note",
         ]
 

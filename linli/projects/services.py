@@ -64,6 +64,7 @@ FUND_OF_PLACE = {
     PlaceKind.STREET: FundKind.CO_GOVERNANCE,
 }
 
+YEAR_INVALID = _("The year of the money applied for lies between 2000 and %(next)s.")
 NOT_PERMITTED = _("You may not take this step for this project.")
 WRONG_STATE = _("This project is “%(state)s”: “%(step)s” is not possible now.")
 PLACE_KIND = _("A fund project belongs to a residents' committee or a street.")
@@ -353,13 +354,19 @@ def project_create(
     topic=None,
     meeting=None,
     compound: Place | None = None,
+    year: int | None = None,
 ) -> Project:
-    """Draft an application. The budget lines are checked against the profile at once (the
-    negative list, the cap), so a worker learns early what cannot be funded."""
+    """Draft an application for the money of `year` (default this year; next year's money can be
+    applied for in advance). The budget lines are checked against that year's profile at once
+    (the negative list, the cap), so a worker learns early what cannot be funded."""
     if place.kind not in FUND_OF_PLACE:
         raise ValidationError({"place": [PLACE_KIND]})
     _require(actor, perms.APPLY, place.path)
-    project = Project(place=place, path=place.path, year=timezone.localdate().year)
+    this_year = timezone.localdate().year
+    year = this_year if year is None else year
+    if not isinstance(year, int) or not 2000 <= year <= this_year + 1:
+        raise ValidationError({"year": [YEAR_INVALID % {"next": this_year + 1}]})
+    project = Project(place=place, path=place.path, year=year)
     fields = _clean_fields(
         project,
         {
@@ -866,7 +873,7 @@ def _maybe_pay(payment: Payment, project: Project, profile, actor) -> None:
     payment.state = PaymentState.PAID
     payment.transaction = txn
     payment.paid_at = timezone.now()
-    payment.disclose_by = timezone.localdate() + dt.timedelta(days=profile.disclosure_days)
+    payment.disclose_by = payment.on + dt.timedelta(days=profile.disclosure_days)
     payment.save()
     _step(
         project,

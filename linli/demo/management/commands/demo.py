@@ -4,6 +4,7 @@ import random
 import secrets
 import string
 import time
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -13,11 +14,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from linli.accounts.roles import SECOND_FACTOR_ROLES, Role
 from linli.demo.builder import DEMO_SIZE, build_street, create_accounts, personas_for
+from linli.demo.funds import populate_funds
 from linli.demo.meetings import populate_meetings
 from linli.demo.notices import populate_notices
 from linli.demo.register import populate_register
 from linli.demo.topics import populate_topics
 from linli.demo.workorders import populate_orders
+from linli.funds.money import yuan
 from linli.places.models import Place
 
 DEMO_STREET_CODE = "310104090000"
@@ -76,6 +79,11 @@ class Command(BaseCommand):
             voice.update(populate_meetings(world, seed=seed, users=users))
             voice.update(populate_notices(world, users))
         voice_seconds = time.monotonic() - voice_started
+        # Community funds (issue 6): three years of allocations, donations and year-end closes.
+        funds_started = time.monotonic()
+        with override_settings(LINLI_NOTIFY_SENDERS=[]):
+            funds = populate_funds(world, users=users, seed=seed)
+        funds_seconds = time.monotonic() - funds_started
         accounts = []
         for p in personas:
             entry = {
@@ -111,6 +119,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Topics, meetings and votes filled in {voice_seconds:.1f}s: "
             + ", ".join(f"{k} {n}" for k, n in voice.items())
+        )
+        self.stdout.write(
+            f"Funds filled in {funds_seconds:.1f}s: "
+            + ", ".join(f"{k} {yuan(n) if isinstance(n, Decimal) else n}" for k, n in funds.items())
         )
         with open(
             os.open(_open311_file(accounts_file), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
