@@ -1096,10 +1096,25 @@ def main() -> int:
         default=400,
         help="voters casting twice each over HTTP; 0 skips the casting figure [400]",
     )
+    if str(ROOT) not in sys.path:  # run as a script: bench/ is on the path, the root is not
+        sys.path.insert(0, str(ROOT))
+    from bench import funds
+
+    funds.add_arguments(parser)
+    parser.add_argument(
+        "--only",
+        choices=["all", "funds"],
+        default="all",
+        help="`funds`: only the funds figures, on the demo street without its register and "
+        "without gunicorn, as `python bench/funds.py` does [all]",
+    )
     parser.add_argument(
         "--keep-db", action="store_true", help="do not drop the database at the end"
     )
     args = parser.parse_args()
+    if args.only == "funds":
+        signal.signal(signal.SIGTERM, _interrupt)
+        return funds.standalone(sys.modules[__name__], args)
     if args.import_rows * 5 > 900 * IMPORT_BIRTH_DAYS:  # the files hold 5N distinct people
         parser.error(f"--import-rows is at most {900 * IMPORT_BIRTH_DAYS // 5}")
 
@@ -1259,6 +1274,10 @@ def main() -> int:
         if args.import_rows > 0:
             imported = import_bench(committee, args.import_rows, failures)
 
+        fund_figures = None
+        if args.funds_committees > 0 or args.funds_seconds > 0:  # bench/funds.py, in-process
+            fund_figures = funds.run(sys.modules[__name__], args, data, failures)
+
         descriptions = {
             "committee": f"committee page /places/{committee.pk}/",
             "compound_10": f"compound, 10 bldgs /places/{small.pk}/",
@@ -1274,6 +1293,8 @@ def main() -> int:
             workorders.report(orders)
         if vote_figures:
             votes.report(vote_figures)
+        if fund_figures:
+            funds.report(fund_figures)
 
         summary = {
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -1315,6 +1336,7 @@ def main() -> int:
             "import": imported,
             "workorders": orders,
             "votes": vote_figures,
+            "funds": fund_figures,
             "runs": runs,
             "failures": failures,
             "total_seconds": time.perf_counter() - T0,
