@@ -303,7 +303,7 @@ def _detail(user, order: WorkOrder) -> dict:
             "code": a.code,
             "label": str(a.label),
             "needs_reason": a.needs_reason,
-            "needs_photo": a.needs_photo,
+            "needs_photo": services.photos_required(a, order),
         }
         for a in machine.available(order.state)
         if services.can_act(user, order, a)

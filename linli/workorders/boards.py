@@ -29,6 +29,7 @@ from linli.accounts.scoping import grants
 from linli.workorders import board_selectors as boards
 from linli.workorders import perms
 from linli.workorders.choices import Light, Source, State
+from linli.workorders.forms import is_id
 from linli.workorders.machine import ACTIONS
 from linli.workorders.services import Conflict, order_act
 
@@ -140,10 +141,9 @@ class Outcome:
 def _selected_ids(request) -> list[int]:
     ids = []
     for raw in request.POST.getlist("ids"):
-        try:
-            pk = int(raw)
-        except (TypeError, ValueError):
+        if not is_id(raw):
             continue
+        pk = int(raw)
         if pk not in ids:
             ids.append(pk)
     return ids[:MAX_BULK]
@@ -472,10 +472,10 @@ def overdue(request):
 def overdue_act(request):
     """督办 with a note, or approve / refuse a pending request, in one step."""
     scope = _required(boards.overdue_scope(request.user))
-    try:
-        pk = int(request.POST.get("order", ""))
-    except ValueError:
-        raise Http404 from None
+    raw = request.POST.get("order", "")
+    if not is_id(raw):
+        raise Http404
+    pk = int(raw)
     order = boards.console_selected(scope, [pk]).get(pk)
     if order is None:
         raise Http404

@@ -14,6 +14,7 @@ from linli.workorders.services import (
     MAX_PHOTOS,
     PHOTO_TYPE,
     REASON_REQUIRED,
+    REVIEW_DATE_PAST,
     TOO_MANY_PHOTOS,
     looks_like_image,
 )
@@ -53,6 +54,31 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+# The largest id a form may name (the database's integer column; SQLite cannot even compare
+# with a number beyond 64 bits).
+MAX_ID = 2**31 - 1
+
+
+def is_id(value) -> bool:
+    """ASCII digits naming a possible row id (int() also accepts "٣", "1_0" and " 1 ")."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Several rows by id; a value that cannot be an id is refused before any query."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not is_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -179,7 +205,7 @@ class ActionForm(forms.Form):
             f["department"] = forms.ModelChoiceField(
                 label=_("Lead department"), queryset=departments, empty_label=_("— choose —")
             )
-            f["co_departments"] = forms.ModelMultipleChoiceField(
+            f["co_departments"] = IdsChoiceField(
                 label=_("Co-departments"),
                 queryset=departments,
                 required=False,
@@ -245,7 +271,7 @@ class ActionForm(forms.Form):
     def clean_review_on(self):
         value = self.cleaned_data["review_on"]
         if value <= timezone.localdate():
-            raise forms.ValidationError(_("The review date must be in the future."))
+            raise forms.ValidationError(REVIEW_DATE_PAST)
         return value
 
     def params(self) -> dict:

@@ -190,7 +190,15 @@ def _local(moment: dt.datetime) -> dt.datetime:
 def cell_datetime(value: Any) -> dt.datetime:
     """A moment in Asia/Shanghai from a datetime cell, an Excel serial number, ISO text (with or
     without an offset), 2026/3/9 9:30, 2026年3月9日 9时30分, 202603090930 or a date alone
-    (midnight). Raises ValueError."""
+    (midnight), in the years 1900–2999 (a year 1 cannot even be put in UTC). Raises
+    ValueError."""
+    moment = _cell_datetime(value)
+    if not 1900 <= moment.year <= 2999:
+        raise ValueError(value)
+    return moment
+
+
+def _cell_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return _local(value)
     if isinstance(value, dt.date):
@@ -220,6 +228,10 @@ def cell_datetime(value: Any) -> dt.datetime:
         raise ValueError(text)
     hour, minute, second = (int(g or 0) for g in match.groups())
     return _local(dt.datetime.combine(day, dt.time(hour, minute, second)))
+
+
+def _no_nul(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 # --- what the street holds ----------------------------------------------------------------------
@@ -400,7 +412,11 @@ class _Reader:
     def _raw(self, records, columns) -> list[tuple[int, dict[str, Any]]]:
         raw = []
         for number, cells in records:
-            values = {key: cells[i] if i < len(cells) else None for key, (i, _h) in columns.items()}
+            values = {
+                # PostgreSQL text cannot hold NUL (a CSV may): dropped like the other channels do.
+                key: _no_nul(cells[i]) if i < len(cells) else None
+                for key, (i, _h) in columns.items()
+            }
             if not any(cell_text(v) for v in values.values()):
                 continue
             if self.max_rows is not None and len(raw) >= self.max_rows:

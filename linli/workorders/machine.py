@@ -55,6 +55,7 @@ ACTIONS: dict[str, Action] = {
             perms.HANDLE_COMMITTEE,
             "T3",
             needs_reason=True,
+            needs_photo=True,  # except an errand's: its result is a paper, not a site
         ),
         _a(
             "escalate",

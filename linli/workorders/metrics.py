@@ -27,7 +27,8 @@ event at 00:30 on 1 April in Shanghai (16:30 UTC on 31 March) belongs to April, 
    **应处置 / 应结案 (due) = the orders whose handling deadline in force at the end of the
    period falls in the period, or that were handled (fed back) / closed in the period; excluding
    orders suspended (挂账) at the end of the period, and orders due in the period that had
-   already been handled / closed when it began.**
+   already been handled / closed when it began and still were at its end (a rework or a
+   reopening in the period makes them due again).**
 
    The deadline in force is the last one the log sets (dispatch, approved extension, resume
    after suspension, summons decision), cleared by an approved return. These figures, and the
@@ -1131,15 +1132,18 @@ class _Walker:
     def _period(self, pi, first: tuple, last: tuple, happened, order_key) -> None:
         """Count one order in one period under the denominator rule (module docstring)."""
         bounds = self.bounds
-        department, deadline, _closed, _handled, suspended, extended, hours_total = last
-        was_closed, was_handled = first[2], first[3]
+        department, deadline, closed, handled, suspended, extended, hours_total = last
+        # Handled / closed before the period and still so at its end: done, not due again. A
+        # rework or a reopening in the period undoes that, and the order is due once more.
+        done_handling = (first[3] and handled) or (first[2] and closed)
+        done_closing = first[2] and closed
         due_in = deadline is not None and bounds[pi] <= deadline < bounds[pi + 1]
         key = (department,) if self.by_department else order_key
         fed_back = happened.feedback if happened else None
         closing = happened.close if happened else None
         if not suspended and (due_in or fed_back or closing):
             counts = self.raw[(pi, key)]
-            if (due_in and not was_handled and not was_closed) or fed_back:
+            if (due_in and not done_handling) or fed_back:
                 counts["due_handle"] += 1
                 if extended:
                     counts["extended"] += 1
@@ -1155,7 +1159,7 @@ class _Walker:
                         counts["handle_timed"] += 1
                 elif deadline < min(bounds[pi + 1], self.now):
                     counts["overdue_open"] += 1
-            if (due_in and not was_closed) or closing:
+            if (due_in and not done_closing) or closing:
                 counts["due_close"] += 1
                 if closing:
                     late, reworked, reopened = closing

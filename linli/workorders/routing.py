@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,6 +22,12 @@ from linli.workorders.perms import MANAGE_ROUTING
 
 DEPARTMENT_ELSEWHERE = gettext_lazy("This department does not serve this street.")
 LEAD_ALSO_CO = gettext_lazy("The lead department cannot also be a co-department.")
+RULE_EXISTS = gettext_lazy(
+    "The street already has a rule for this category and grid; edit that rule instead."
+)
+ITEM_CODE_EXISTS = gettext_lazy("The street already has a service item with this code.")
+# Deadlines are counted a working day at a time: a limit of years would stall every errand.
+MAX_LIMIT_DAYS = 250
 
 
 def streets_managed(user):
@@ -60,6 +67,17 @@ class RoutingRuleForm(forms.ModelForm):
         lead = data.get("department")
         if lead is not None and lead in (data.get("co_departments") or []):
             self.add_error("co_departments", LEAD_ALSO_CO)
+        # The street is not a field of the form, so Django's unique checks skip it.
+        category = data.get("category")
+        if (
+            category is not None
+            and RoutingRule.objects.filter(
+                street=self.street, category=category, grid=data.get("grid")
+            )
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(RULE_EXISTS)
         return data
 
 
@@ -70,7 +88,29 @@ class ServiceItemForm(forms.ModelForm):
 
     def __init__(self, *args, street: Place, **kwargs):
         super().__init__(*args, **kwargs)
+        self.street = street
         self.instance.street = street
+        self.fields["limit_days"].max_value = MAX_LIMIT_DAYS
+        self.fields["limit_days"].validators.append(MaxValueValidator(MAX_LIMIT_DAYS))
+        self.fields["limit_days"].widget.attrs["max"] = MAX_LIMIT_DAYS
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        taken = ServiceItem.objects.filter(street=self.street, code=code)
+        if taken.exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError(ITEM_CODE_EXISTS)
+        return code
+
+
+def _edited(model, request, street):
+    """The row named by ?edit= (or the form's edit field), of this street; 404 for anything
+    else, a malformed id included."""
+    edit = (request.GET.get("edit") or request.POST.get("edit") or "").strip()
+    if not edit:
+        return None
+    if not (edit.isascii() and edit.isdigit() and len(edit) <= 18):
+        raise Http404
+    return get_object_or_404(model, pk=int(edit), street=street)
 
 
 @transaction.atomic
@@ -100,10 +140,7 @@ def routing_streets(request):
 @require_http_methods(["GET", "POST"])
 def routing(request, pk: int):
     street = _street(request.user, pk)
-    edit = request.GET.get("edit") or request.POST.get("edit")
-    instance = None
-    if edit:
-        instance = get_object_or_404(RoutingRule, pk=edit, street=street)
+    instance = _edited(RoutingRule, request, street)
     form = RoutingRuleForm(request.POST or None, instance=instance, street=street)
     if request.method == "POST" and "delete" in request.POST and instance is not None:
         with transaction.atomic():
@@ -145,8 +182,7 @@ def routing(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def service_items(request, pk: int):
     street = _street(request.user, pk)
-    edit = request.GET.get("edit") or request.POST.get("edit")
-    instance = get_object_or_404(ServiceItem, pk=edit, street=street) if edit else None
+    instance = _edited(ServiceItem, request, street)
     form = ServiceItemForm(request.POST or None, instance=instance, street=street)
     if request.method == "POST" and form.is_valid():
         try:

@@ -59,6 +59,12 @@ def is_staff(user, order: WorkOrder) -> bool:
     )
 
 
+def reporter_contact_visible(user, order: WorkOrder) -> bool:
+    """The reporter's (masked) phone is for those who call back, the grid centre and the
+    committee of the place; a department handles the problem and never learns who reported it."""
+    return user.has_perm(perms.VIEW_ORDERS, order)
+
+
 def order_get(*, viewer, pk) -> WorkOrder:
     try:
         pk = int(pk)

@@ -73,6 +73,7 @@ RETURN_TOO_LATE = _("A return must be asked within %(hours)d working hours of di
 HOURS_REQUIRED = _("Give the extra working hours (1–%(max)d).")
 EXTENSION_TOO_LATE = _("An extension must be asked before the deadline.")
 REVIEW_DATE_REQUIRED = _("Give the date on which the suspension is reviewed.")
+REVIEW_DATE_PAST = _("The review date must be in the future.")
 CHECK_NOT_PASSED = _("The check has not passed; send it back for rework instead.")
 CHECK_NOT_FAILED = _("Only an order whose check failed goes back for rework.")
 CHECK_PENDING = _("The grid worker has not recorded the check yet.")
@@ -387,6 +388,12 @@ def _log(order, *, actor, action, from_state, now, reason="", data=None, departm
 # --- transitions ------------------------------------------------------------------------------
 
 
+def photos_required(action: Action, order: WorkOrder) -> bool:
+    """Whether this action on this order must carry a photo (T3, T6, T8, T15, T15b); an errand
+    is closed with its result alone: there is no site to photograph."""
+    return action.needs_photo and not (action.code == "rc_close" and order.kind == Kind.ERRAND)
+
+
 def can_act(actor, order: WorkOrder, action: Action) -> bool:
     """Permission (not the data guards): the role, at the order's place, for its level."""
     if actor is None:
@@ -405,6 +412,8 @@ def can_act(actor, order: WorkOrder, action: Action) -> bool:
     perm = action.perm
     if order.escalated and perm in (perms.DISPATCH, perms.SUPERVISE):
         return actor.has_perm(perms.DISTRICT_DISPATCH, order)
+    if action.code == "escalate_district" and actor.has_perm(perms.DISTRICT_DISPATCH, order):
+        return True  # T18: the district platform may also take an order over itself
     if perm == perms.PATROL and action.code in ("verify", "check"):
         return order.assignee_id == actor.pk
     return actor.has_perm(perm, order)
@@ -440,7 +449,7 @@ def order_act(
     errors = {}
     if spec.needs_reason and len(reason) < 2:
         errors["reason"] = [REASON_REQUIRED]
-    if spec.needs_photo and not photos and not (action == "rc_close" and order.kind == Kind.ERRAND):
+    if not photos and photos_required(spec, order):
         errors["photos"] = [PHOTO_REQUIRED]
     if photos:
         try:
@@ -642,9 +651,11 @@ def _e_approve_extension(order, **_):
     }
 
 
-def _e_request_suspension(order, review_on=None, **_):
+def _e_request_suspension(order, review_on=None, now=None, **_):
     if not isinstance(review_on, dt.date):
         raise ValidationError({"review_on": [REVIEW_DATE_REQUIRED]})
+    if review_on <= timezone.localtime(now).date():
+        raise ValidationError({"review_on": [REVIEW_DATE_PAST]})
     order.pending = {"kind": "suspension", "review_on": review_on.isoformat()}
     return {"_department": order.department, "review_on": review_on.isoformat()}
 

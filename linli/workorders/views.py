@@ -428,7 +428,10 @@ def _action_form(action, order, user, data=None, files=None) -> ActionForm:
         kwargs["duplicates"] = (
             selectors.orders_visible(user).filter(street_id=order.street_id).exclude(pk=order.pk)
         )
-    return ActionForm(data, files, action=action, initial=initial, **kwargs)
+    form = ActionForm(data, files, action=action, initial=initial, **kwargs)
+    if "photos" in form.fields and not services.photos_required(action, order):
+        form.fields["photos"].required = False
+    return form
 
 
 def _order_context(request, order, *, forms=None, conflict: str = "") -> dict:
@@ -451,6 +454,7 @@ def _order_context(request, order, *, forms=None, conflict: str = "") -> dict:
     return {
         "order": order,
         "staff": staff,
+        "reporter_contact": staff and selectors.reporter_contact_visible(user, order),
         # Errands name a resident: only their committee sees who (departments do not).
         "committee_staff": request.user.has_perm(perms.HANDLE_COMMITTEE, order),
         "steps": _steps(order, transitions, staff=staff, photos_by_step=photos_by_step),

@@ -298,7 +298,7 @@ class Twin:
             theirs["co_departments"] = [self.departments[d] for d in params["co_departments"]]
         if "duplicate_of" in params:
             theirs["duplicate_of"] = WorkOrder.objects.get(pk=params["duplicate_of"])
-        spec_photos = action in ("verify", "feedback", "check", "self_resolve")
+        spec_photos = action in ("verify", "feedback", "check", "self_resolve", "rc_close")
         self.order = services.order_act(
             actor=self.users[key],
             order=self.order,

@@ -357,3 +357,30 @@ def test_a_merged_report_does_not_open_the_original_to_its_reporter(world, users
     assert client.get(f"/api/v1/workorders/orders/{original.pk}").status_code == 404
     assert client.get(f"/orders/{original.pk}/").status_code == 404
     assert client.get(f"/api/v1/workorders/orders/{mine.pk}").status_code == 200
+
+
+def test_a_suspension_reviewed_in_the_past_is_refused_by_the_api_too(
+    client_as, world, users, new_order
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    order = order_act(actor=users["supervisor"], order=new_order(), action="register")
+    order = order_act(
+        actor=users["dispatcher"], order=order, action="dispatch", department=world.departments[0]
+    )
+    order = order_act(actor=users["handler"], order=order, action="sign_for")
+    url = f"{BASE}/orders/{order.pk}/actions/request_suspension"
+    client = client_as("handler")
+    for day in (timezone.localdate(), timezone.localdate() - dt.timedelta(days=400)):
+        response = client.post(
+            url, {"reason": "需大修", "review_on": day.isoformat()}, content_type=JSON
+        )
+        assert response.status_code == 422, response.content
+        assert response.json()["error"]["details"][0]["loc"] == ["body", "review_on"]
+    assert WorkOrder.objects.get(pk=order.pk).state == State.IN_PROGRESS
+    later = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    response = client.post(url, {"reason": "需大修", "review_on": later}, content_type=JSON)
+    assert response.status_code == 200, response.content
+    assert response.json()["state"] == State.SUSPENSION_REQUESTED

@@ -13,7 +13,7 @@ from linli.workorders import board_selectors
 from linli.workorders.choices import Kind, Level, Source, State
 from linli.workorders.models import RoutingRule, Transition, WorkOrder
 from linli.workorders.services import order_act, order_report
-from linli.workorders.tests.conftest import a_category, a_report
+from linli.workorders.tests.conftest import a_category, a_report, photo
 
 pytestmark = pytest.mark.django_db
 
@@ -491,7 +491,9 @@ def test_the_district_view_counts_orders_closed_this_month(world, users, client_
         category=a_category(self_governable=True), actor_key="worker", source=Source.COMMITTEE
     )
     order = order_act(actor=users["worker"], order=order, action="self_handle")
-    order_act(actor=users["worker"], order=order, action="rc_close", reason="已调解")
+    order_act(
+        actor=users["worker"], order=order, action="rc_close", reason="已调解", photos=[photo()]
+    )
     (row,) = client_as("bureau").get(DISTRICT).context["view"].streets
     assert row.closed_this_month == 1 and row.open == 0
 
@@ -535,3 +537,31 @@ def test_the_map_is_capped_and_uses_tiles_only_when_configured(
         'data-tiles="https://tiles.example.test/{z}/{x}/{y}.png"'
         in client.get(MAP).content.decode()
     )
+
+
+@pytest.mark.parametrize("bad", ["9" * 30, str(2**63), "-1", "١٢", " 1 ", "1_0", "abc"])
+def test_ids_that_cannot_name_an_order_are_ignored_not_a_crash(world, users, client_as, fresh, bad):
+    order = registered(users, fresh())
+    dispatcher = client_as("dispatcher")
+    dispatcher.raise_request_exception = False
+    response = dispatcher.post(
+        BULK, {"op": "dispatch", "ids": [bad], "department": world.departments[0].pk}
+    )
+    assert response.status_code == 302
+    form = dispatcher.post(
+        reverse("workorders:act", args=[order.pk, "dispatch"]),
+        {
+            "version": order.version,
+            "department": world.departments[0].pk,
+            "co_departments": [bad],
+        },
+    )
+    assert form.status_code == 200 and form.context["actions"]
+    supervisor = client_as("supervisor")
+    supervisor.raise_request_exception = False
+    pressed = supervisor.post(OVERDUE_ACT, {"order": bad, "action": "supervise", "reason": "催"})
+    assert pressed.status_code == 404
+    handler = client_as("handler")
+    handler.raise_request_exception = False
+    assert handler.post(SIGN, {"ids": [bad]}).status_code == 302
+    assert WorkOrder.objects.get(pk=order.pk).state == State.REGISTERED

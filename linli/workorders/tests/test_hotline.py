@@ -182,13 +182,38 @@ def test_times_are_read_in_every_usual_form_in_shanghai(raw, expected):
     assert moment == dt.datetime(*expected, tzinfo=SHANGHAI)
 
 
-@pytest.mark.parametrize("raw", ["2026-13-45 10:00", "2026-03-09 25:00", "明天上午", "9:30"])
+@pytest.mark.parametrize(
+    "raw",
+    ["2026-13-45 10:00", "2026-03-09 25:00", "明天上午", "9:30", "0001-01-01 00:00", "9999-12-31"],
+)
 def test_what_is_not_a_time_is_refused(raw):
     with pytest.raises(ValueError):
         cell_datetime(raw)
 
 
 # --- the engine ---------------------------------------------------------------------------------
+
+
+def test_a_time_out_of_this_era_is_a_bad_row_not_a_crash(world, users, tmp_path):
+    """Year 1 passed the dry run and then broke the import (it cannot be put in UTC)."""
+    row = list(fixed_rows(world)[1])
+    row[HEADERS.index("受理时间")] = "0001-01-01 00:00"
+    file_path = write_csv(tmp_path / "old.csv", [row])
+    assert [number for number, _reason in check(world, file_path).errors] == [2]
+    result = commit(world, file_path, actor=users["dispatcher"])
+    assert not result.committed and not WorkOrder.objects.exists()
+
+
+def test_nul_characters_in_a_csv_are_dropped(world, users, tmp_path):
+    """PostgreSQL text cannot hold NUL: the import writes the text without it."""
+    row = list(fixed_rows(world)[1])
+    row[HEADERS.index("诉求内容")] = "楼道里堆满了\x00纸箱"
+    row[HEADERS.index("来电人")] = "王\x00先生"
+    file_path = write_csv(tmp_path / "nul.csv", [row], encoding="utf-8")
+    result = commit(world, file_path, actor=users["dispatcher"])
+    assert result.committed, result.errors
+    order = WorkOrder.objects.get()
+    assert order.description == "楼道里堆满了纸箱" and order.reporter_name == "王先生"
 
 
 def test_a_messy_file_reports_every_bad_row_and_imports_nothing(world, users, tmp_path):

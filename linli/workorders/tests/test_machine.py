@@ -302,3 +302,28 @@ def test_a_summons_is_asked_once_and_its_dispatch_restarts_the_clock(world, user
     )
     assert order.state == State.DISPATCHED and order.phase_due_at > decided
     assert order.summonses.filter(decided_at__isnull=False).count() == 1
+
+
+def test_the_committee_closes_its_own_matter_with_a_result_and_a_photo(users, new_order):
+    """T3: result and photo required (an errand's result is a paper: no photo needed there)."""
+    own = new_order(
+        actor_key="resident", source=Source.RESIDENT, category=a_category(self_governable=True)
+    )
+    own = act(users, own, "worker", "self_handle", 1)
+    with pytest.raises(ValidationError) as refused:
+        act(users, own, "worker", "rc_close", 2, reason="已调解")
+    assert "photos" in refused.value.message_dict
+    own = act(users, own, "worker", "rc_close", 2, reason="已调解", photos=[photo()])
+    assert own.state == State.CLOSED
+    assert own.attachments.filter(transition__action="rc_close").count() == 1
+
+
+def test_the_district_may_take_an_order_over(world, users, new_order):
+    """T18: 提级 by the street's supervisor or by the district platform itself."""
+    order = act(users, new_order(), "supervisor", "register", 0.5)
+    order = act(users, order, "bureau", "escalate_district", 1, reason="多次督办未果，区级协调")
+    assert order.escalated and order.level == Level.DISTRICT
+    order = act(users, order, "bureau", "dispatch", 2, department=world.departments[0])
+    assert order.state == State.DISPATCHED
+    with pytest.raises(PermissionDenied):  # the district may, the street's dispatcher not
+        act(users, new_order(), "dispatcher", "escalate_district", 3, reason="区级协调")

@@ -30,9 +30,9 @@ from linli.workorders.metrics import (
     metrics_scope,
     period_of,
 )
-from linli.workorders.models import Category, Transition, WorkOrder
-from linli.workorders.services import order_act, orders_tick
-from linli.workorders.tests.conftest import MONDAY, a_category, photo
+from linli.workorders.models import Category, TimeLimit, Transition, WorkOrder
+from linli.workorders.services import order_act, order_report, orders_tick
+from linli.workorders.tests.conftest import MONDAY, a_category, a_report, photo
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ class Flow:
         self.users, self.order = users, order
 
     def __call__(self, key: str, action: str, when: dt.datetime, **params) -> "Flow":
-        if action in ("verify", "self_resolve", "check") or (
+        if action in ("verify", "self_resolve", "check", "rc_close") or (
             action == "feedback" and "photos" not in params
         ):
             params.setdefault("photos", [photo()])
@@ -328,6 +328,28 @@ def test_the_denominator_rule_for_handling_and_closing(world, handling):
     assert (april["due_handle"], april["due_close"], april["suspended"]) == (0, 0, 1)
 
 
+def test_a_rework_or_reopening_brings_a_handled_order_back_into_the_denominator(
+    world, users, dispatched
+):
+    """Fed back in March, due in April: not 应处置 in April, unless April undoes the handling
+    (a failed check sent back for rework, or a reopening) and it is then due there."""
+    tuesday = shanghai(2026, 3, 31, 15)
+    reworked = dispatched(when=tuesday, urgency="normal")
+    assert APRIL.start <= reworked.due < APRIL.end
+    reworked.sign(h(0.3, tuesday)).feedback(h(1.2, tuesday)).check(h(1.3, tuesday), passed=False)
+    reworked("supervisor", "rework", APRIL.start + dt.timedelta(hours=9.5), reason="井盖仍松动")
+    settled = dispatched(when=tuesday, urgency="normal")
+    settled.sign(h(0.3, tuesday)).feedback(h(1.2, tuesday)).check(h(1.3, tuesday))
+    settled.close(h(1.5, tuesday))
+
+    march, april = whole(world, MARCH), whole(world, APRIL)
+    assert (march["due_handle"], march["handled"]) == (2, 2)
+    # settled stays out of April; reworked is due there, unhandled and overdue.
+    assert (april["due_handle"], april["handled"], april["overdue_open"]) == (1, 0, 1)
+    assert april["handle_rate"] == Rate(0, 1)
+    assert (april["due_close"], april["closed"]) == (1, 0)
+
+
 def test_exactly_on_the_deadline_is_on_time(world, dispatched):
     f = dispatched()
     f.sign(h(0.5)).feedback(f.due)
@@ -445,6 +467,45 @@ def test_periods_split_at_shanghai_midnight(world, new_order):
         place=world.street, start=MARCH.start, end=APRIL.end, period="month", now=LATER
     )
     assert [(r.period, r.values["reports"]) for r in spread] == [(MARCH, 1), (APRIL, 1)]
+
+
+def test_exactly_at_shanghai_midnight_belongs_to_the_new_period(world, users, dispatched):
+    """Periods are [start, end): a report, a deadline and a feedback falling exactly on
+    00:00 of 1 April in Shanghai (16:00 UTC on 31 March) count in April, never in March."""
+    midnight = APRIL.start
+    assert midnight.astimezone(dt.UTC) == dt.datetime(2026, 3, 31, 16, tzinfo=dt.UTC)
+    category = a_category()
+    TimeLimit.objects.update_or_create(
+        category=category,
+        urgency="normal",
+        phase="handle",
+        defaults={"amount": 1, "unit": "natural_days"},
+    )
+    # Dispatched at 00:00 on 31 March with one calendar day: due at 00:00 on 1 April.
+    f = dispatched(when=midnight - dt.timedelta(days=1, minutes=12), urgency="normal")
+    assert f.order.dispatched_at == midnight - dt.timedelta(days=1)
+    assert f.due == midnight
+    f.sign(midnight - dt.timedelta(hours=3)).feedback(midnight)
+    f.check(midnight + dt.timedelta(minutes=1)).close(midnight + dt.timedelta(minutes=10))
+    order_report(actor=users["gridworker"], report=a_report(world, when=midnight))
+
+    march, april = whole(world, MARCH), whole(world, APRIL)
+    assert march["reports"] == 1 and april["reports"] == 1  # the dispatched one on the 30th
+    assert (march["due_handle"], march["handled"], march["due_close"]) == (0, 0, 0)
+    assert (april["due_handle"], april["handled"], april["due_close"]) == (1, 1, 1)
+    assert april["handle_on_time_rate"] == Rate(1, 1)  # exactly on the deadline is on time
+    assert march["handle_rate"].value is None  # nothing due: no rate, not 0 %
+    days = metrics_compute(
+        place=world.street,
+        start=MARCH.start,
+        end=APRIL.end,
+        period="day",
+        now=LATER,
+        codes=["reports", "handled", "dispatched"],
+    )
+    counted = {r.period.label: r.values for r in days}
+    assert counted["2026-03-31"]["dispatched"] == 1 and counted["2026-03-31"]["handled"] == 0
+    assert counted["2026-04-01"]["reports"] == 1 and counted["2026-04-01"]["handled"] == 1
 
 
 def test_months_computed_together_equal_months_computed_alone(world, handling):

@@ -462,7 +462,9 @@ def test_my_reports_show_progress_and_take_a_rating(world, users, client_as, fre
         category=a_category(self_governable=True),
     )
     order = order_act(actor=users["worker"], order=order, action="self_handle")
-    order = order_act(actor=users["worker"], order=order, action="rc_close", reason="已调解")
+    order = order_act(
+        actor=users["worker"], order=order, action="rc_close", reason="已调解", photos=[photo()]
+    )
     fresh_order()  # someone else's report is not listed
     client = client_as("resident")
     page = client.get(MINE_URL)
@@ -487,7 +489,9 @@ def test_a_rating_link_elsewhere_is_not_followed(world, users, client_as, fresh_
         actor_key="resident", source=Source.RESIDENT, category=a_category(self_governable=True)
     )
     order = order_act(actor=users["worker"], order=order, action="self_handle")
-    order = order_act(actor=users["worker"], order=order, action="rc_close", reason="已调解")
+    order = order_act(
+        actor=users["worker"], order=order, action="rc_close", reason="已调解", photos=[photo()]
+    )
     response = client_as("resident").post(
         act_url(order, "rate"),
         {"version": order.version, "rating": "4", "next": "https://evil.example/"},
@@ -644,3 +648,19 @@ def test_a_file_named_like_a_photo_but_not_one_is_refused(world, users, fresh_or
     with pytest.raises(ValidationError) as caught:
         fresh_order(photos=[fake])
     assert "photos" in caught.value.message_dict
+
+
+def test_a_department_never_sees_who_reported_nor_their_phone(world, users, client_as, fresh_order):
+    order = fresh_order(actor_key="resident", source=Source.RESIDENT, reporter_phone="13812345678")
+    order = order_act(
+        actor=users["dispatcher"], order=order, action="send_verify", assignee=users["gridworker"]
+    )
+    order = order_act(actor=users["gridworker"], order=order, action="verify", photos=[photo()])
+    order = dispatched(world, users, order)
+    page = client_as("handler").get(order_url(order))
+    html = page.content.decode()
+    assert page.status_code == 200 and page.context["staff"]
+    assert "138****5678" not in html and "13812345678" not in html
+    assert "data-reporter-phone" not in html and "钱阿姨" not in html
+    # The grid centre, which calls back, still sees the masked number.
+    assert "138****5678" in client_as("dispatcher").get(order_url(order)).content.decode()
