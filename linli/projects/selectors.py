@@ -11,11 +11,14 @@ from django.http import Http404
 from django.utils import timezone
 
 from linli.core.scoping import under_q
+from linli.funds.money import from_fen
+from linli.funds.selectors import fen_sum
+from linli.places.choices import PlaceKind
 from linli.places.models import Place
 from linli.projects import perms
-from linli.projects.choices import PUBLIC, PaymentState, ProjectState
+from linli.projects.choices import PUBLIC, PaymentState, ProjectState, Step
 from linli.projects.constants import SATISFIED_FROM
-from linli.projects.models import BudgetLine, Payment, Project, SurveyResponse
+from linli.projects.models import BudgetLine, Payment, Project, ProjectStep, SurveyResponse
 
 PER_PAGE = 30
 
@@ -156,3 +159,119 @@ def overdue_disclosures(*, viewer=None, place: Place | None = None, today: dt.da
     if place is not None:
         rows = rows.filter(under_q(place.path, "project__path"))
     return rows.order_by("disclose_by", "id")
+
+
+# --- residents' public pages (projects.public_views) ------------------------------------------
+# Read-only, no viewer: only public states, only paid money, and no person anywhere (steps
+# without their actors or notes, payments without requester, approvers or invoice).
+
+# The steps a resident's timeline shows; edits, single reviewers' scores and the payment
+# approval chain stay on the staff record (a pending request is not public money).
+PUBLIC_STEPS = (
+    Step.CREATE,
+    Step.SUBMIT,
+    Step.CHECK,
+    Step.RETURN,
+    Step.REVIEW_PASS,
+    Step.PUBLICISE,
+    Step.APPROVE,
+    Step.PAYMENT,
+    Step.DISCLOSE,
+    Step.COMPLETE,
+    Step.ACCEPT,
+    Step.ACCEPT_FAIL,
+    Step.EVALUATE,
+    Step.CLOSE,
+)
+
+
+def public_community(pk) -> Place:
+    """A committee or street whose projects residents may list; anything else is 404."""
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    place = (
+        Place.objects.select_related("parent")
+        .filter(pk=pk, kind__in=(PlaceKind.COMMITTEE, PlaceKind.STREET))
+        .first()
+    )
+    if place is None:
+        raise Http404
+    return place
+
+
+def public_paid(project_ids) -> dict[int, Decimal]:
+    """What was paid on each of these projects (one query, exact in fen)."""
+    rows = (
+        Payment.objects.filter(project_id__in=list(project_ids), state=PaymentState.PAID)
+        .values("project_id")
+        .annotate(fen=fen_sum())
+    )
+    return {row["project_id"]: from_fen(row["fen"]) for row in rows}
+
+
+def public_payments(project: Project) -> list[dict]:
+    """The project's paid payments with their public fields only."""
+    return list(
+        Payment.objects.filter(project=project, state=PaymentState.PAID)
+        .order_by("on", "id")
+        .values("on", "amount", "payee", "line__position", "line__item")
+    )
+
+
+def public_timeline(project: Project) -> list[dict]:
+    """The project's steps as (label, date): no actor, no note."""
+    rows = ProjectStep.objects.filter(project=project, step__in=PUBLIC_STEPS).order_by("at", "id")
+    return [{"label": Step(r["step"]).label, "at": r["at"]} for r in rows.values("step", "at")]
+
+
+def survey_answered(*, user, project: Project) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return SurveyResponse.objects.filter(project=project, user=user).exists()
+
+
+def public_years(place: Place) -> list[int]:
+    """The years in which the community has public projects, newest first."""
+    return list(
+        Project.objects.filter(under_q(place.path, "path"), state__in=PUBLIC)
+        .values_list("year", flat=True)
+        .distinct()
+        .order_by("-year")
+    )
+
+
+@dataclass(frozen=True)
+class PublicAccount:
+    project: Project
+    lines: list[tuple[BudgetLine, Decimal]]  # each line with what was paid on it
+    spent: Decimal
+
+    @property
+    def left(self) -> Decimal:
+        return self.project.budget - self.spent
+
+
+def public_accounts(*, place: Place, year: int) -> list[PublicAccount]:
+    """A community's public projects of one year with budget and spending by line (three
+    queries whatever the number of projects, lines and payments)."""
+    projects = list(
+        Project.objects.filter(under_q(place.path, "path"), state__in=PUBLIC, year=year)
+        .select_related("place")
+        .prefetch_related("lines")
+        .order_by("created_at", "id")
+    )
+    paid = {
+        row["line_id"]: from_fen(row["fen"])
+        for row in Payment.objects.filter(project__in=projects, state=PaymentState.PAID)
+        .values("line_id")
+        .annotate(fen=fen_sum())
+    }
+    zero = from_fen(0)
+    accounts = []
+    for project in projects:
+        lines = [(line, paid.get(line.pk, zero)) for line in project.lines.all()]
+        spent = sum((amount for _line, amount in lines), zero)
+        accounts.append(PublicAccount(project=project, lines=lines, spent=spent))
+    return accounts

@@ -973,6 +973,10 @@ def project_disclose(*, actor, project: Project) -> Project:
     """Publish the project's accounts (budget and spending by line) on the community's board;
     every payment not yet published is published by it."""
     project = _lock(project)
+    if actor is not None and not (
+        user_can(actor, perms.APPLY, project.path) or user_can(actor, perms.DECIDE, project.path)
+    ):
+        raise PermissionDenied(NOT_PERMITTED)
     pending = list(
         project.payments.select_for_update().filter(state=PaymentState.PAID, disclosed_in=None)
     )

@@ -455,16 +455,11 @@ def test_topic_links_to_its_project(ready, users):
 
 
 def test_overdue_accounts_warn_the_committee_once(ready, users, monkeypatch):
-    from django.urls import NoReverseMatch
-
     from linli.notices.models import Notification
 
     project = walk(a_project(ready, users), users, S.APPROVED)
     payment = pay(project, users, "800.00")
-    try:
-        counts = services.disclosures_remind(today=payment.disclose_by + dt.timedelta(days=1))
-    except NoReverseMatch:
-        pytest.skip("the project pages are not wired yet")
+    counts = services.disclosures_remind(today=payment.disclose_by + dt.timedelta(days=1))
     assert counts == {"payments": 1, "projects": 1}
     warned = set(
         Notification.objects.filter(title__contains=project.title).values_list("user", flat=True)
@@ -472,3 +467,12 @@ def test_overdue_accounts_warn_the_committee_once(ready, users, monkeypatch):
     assert users["worker"].pk in warned and users["stranger"].pk not in warned
     again = services.disclosures_remind(today=payment.disclose_by + dt.timedelta(days=2))
     assert again == {"payments": 0, "projects": 0}
+
+
+def test_only_the_committee_or_the_street_office_publishes_accounts(ready, users):
+    project = walk(a_project(ready, users), users, S.APPROVED)
+    pay(project, users, "100.00")
+    for key in ("reviewer", "stranger", "resident"):
+        with pytest.raises(PermissionDenied):
+            services.project_disclose(actor=users[key], project=project)
+    services.project_disclose(actor=users["selfgov"], project=project)

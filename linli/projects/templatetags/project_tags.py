@@ -1,0 +1,55 @@
+"""{% load project_tags %}: what other apps' pages show of fund projects.
+
+The deliberation app may not import the projects app (projects imports deliberation), so the
+topic page asks through this tag:
+
+- `amount|yuan`: money as the services' messages write it (¥12,345.60);
+- {% topic_projects topic %}: the fund projects the topic raised (staff: those under their
+  places, linked to the staff page; residents: those public, linked to the public page), and,
+  for a worker who may apply at the topic's committee, the button that starts an application
+  from it (projects:new?topic=<id>). Renders nothing for anyone else.
+"""
+
+from decimal import Decimal
+
+from django import template
+
+from linli.funds.money import yuan as _yuan
+from linli.projects import perms, selectors
+from linli.projects.choices import PUBLIC
+from linli.projects.models import Project
+
+register = template.Library()
+
+
+@register.filter
+def yuan(amount) -> str:
+    """¥12,345.60, as every message of the services shows money."""
+    if amount is None or amount == "":
+        return "—"
+    try:
+        return _yuan(Decimal(str(amount)))
+    except ArithmeticError:
+        return str(amount)
+
+
+@register.inclusion_tag("projects/_topic_projects.html", takes_context=True)
+def topic_projects(context, topic) -> dict:
+    request = context.get("request")
+    viewer = getattr(request, "user", None) or context.get("user")
+    if viewer is None or not viewer.is_authenticated:
+        return {"show": False}
+    staff = viewer.has_perm(perms.VIEW_PROJECTS)
+    if staff:
+        rows = selectors.projects_for(viewer=viewer)
+    else:  # residents: the projects on public notice or later (the public pages)
+        rows = Project.objects.filter(state__in=PUBLIC)
+    projects = list(rows.filter(topic=topic).order_by("-created_at"))
+    can_apply = viewer.has_perm(perms.APPLY, topic.place)
+    return {
+        "show": bool(projects) or can_apply,
+        "topic": topic,
+        "projects": projects,
+        "staff": staff,
+        "can_apply": can_apply,
+    }
