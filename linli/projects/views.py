@@ -361,6 +361,10 @@ def _wizard(request, project: Project | None):
     if project is None and "year" not in form.initial:
         form.initial["year"] = this_year
     action = request.POST.get("action", "") if request.method == "POST" else ""
+    if request.htmx and request.htmx.target == "wizard-summary":
+        # The live summary never saves: htmx sends the last clicked button's value along, so a
+        # change event fired while "save" is clicked would otherwise save the draft twice.
+        action = ""
     lines_errors: list = []
     errors_above: list = []
     bound_lines = False

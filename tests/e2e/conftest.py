@@ -90,6 +90,33 @@ def _audit_cleanup(transactional_db):
 
 
 @pytest.fixture
+def ledger_flushable(transactional_db):
+    """Let the flush after a test that posted money empty the ledger's tables (SQLite).
+
+    The ledger's triggers (funds migration 0002) refuse DELETE of entries, transactions,
+    accounts and year closes, and Django flushes SQLite with DELETE. The triggers stay on for the
+    whole test (they are part of what it exercises) and are dropped only at teardown, before the
+    flush; the next test that asks for this fixture puts them back exactly as the migration wrote
+    them. PostgreSQL flushes with TRUNCATE, which row triggers do not see.
+    """
+    from importlib import import_module
+
+    from django.db import connection
+
+    migration = import_module("linli.funds.migrations.0002_ledger_guards")
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
+        with connection.cursor() as cursor:
+            for sql in [*migration.SQLITE_DOWN, *migration.SQLITE_UP]:
+                cursor.execute(sql)
+    yield
+    if sqlite:
+        with connection.cursor() as cursor:
+            for sql in migration.SQLITE_DOWN:
+                cursor.execute(sql)
+
+
+@pytest.fixture
 def world(live_server, _audit_cleanup, _fast_hashing):
     from linli.demo.builder import TEST_SIZE, build_street
 

@@ -27,6 +27,8 @@ def _profile_form(world, **changes) -> dict:
         "require_invoice": "on",
         "payment_approvals": 2,
         "disclosure_days": 30,
+        "min_reviewers": 3,
+        "pass_score": 60,
         "note": "梧桐路街道自治金管理办法（2026）",
     }
     data.update(changes)

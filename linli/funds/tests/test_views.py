@@ -72,8 +72,8 @@ def test_committee_overview_shows_balances_allocations_commitments(client_as, wo
     assert response.status_code == 200
     page = response.content.decode()
     # Self-governance: 30,000 in, 10,000 committed of which 2,500 paid.
-    assert "20000.00" in page and "7500.00" in page and "2500.00" in page
-    assert "楼道灯更换" in page and "100000.00" in page
+    assert "20,000.00" in page and "7,500.00" in page and "2,500.00" in page
+    assert "楼道灯更换" in page and "100,000.00" in page
     statement = reverse("funds:statement", args=[_account(world.committees[0]).pk])
     assert statement in page
     assert 'id="manage"' not in page  # a committee worker does not allocate
@@ -243,7 +243,7 @@ def test_statement_shows_opening_running_and_closing_balances(client_as, world):
     assert [r.balance for r in statement.rows] == [D("45000.00"), D("41000.00")]
     assert statement.closing == D("41000.00")
     page = response.content.decode()
-    assert "议事厅桌椅" in page and "41000.00" in page
+    assert "议事厅桌椅" in page and "41,000.00" in page
     assert commitment.title in page
     # Garbage years fall back to this year instead of failing.
     for year in ("abc", "99999", "-1", ""):
@@ -287,7 +287,7 @@ def test_street_overview_lists_every_committee_with_totals(client_as, world, boo
     assert page.totals.committees == len(world.committees)
     assert page.totals.allocated == D("150000.00")
     html = response.content.decode()
-    assert world.committees[1].name in html and "150000.00" in html
+    assert world.committees[1].name in html and "150,000.00" in html
     assert (
         client_as("selfgov")
         .get(reverse("funds:street_overview", args=[world.street.pk]), {"page": "zz", "year": "x"})
@@ -368,13 +368,13 @@ def test_public_accounts_need_no_sign_in_and_show_no_personal_data(client, world
     response = client.get(reverse("funds:public", args=[committee.pk]))
     assert response.status_code == 200
     page = response.content.decode()
-    assert "30000.00" in page and "100000.00" in page and "5000.00" in page
+    assert "30,000.00" in page and "100,000.00" in page and "5,000.00" in page
     assert "某某装修公司" not in page  # payees are not on the board
     street = client.get(reverse("funds:public", args=[world.street.pk])).content.decode()
     assert "某银行" in street and "500.00" in street
     assert "李四" not in street and "匿名单位甲" not in street
     printable = client.get(reverse("funds:public_print", args=[committee.pk]))
-    assert printable.status_code == 200 and "100000.00" in printable.content.decode()
+    assert printable.status_code == 200 and "100,000.00" in printable.content.decode()
 
 
 def test_public_accounts_show_closed_years(client, world):

@@ -10,11 +10,9 @@ topic page asks through this tag:
   from it (projects:new?topic=<id>). Renders nothing for anyone else.
 """
 
-from decimal import Decimal
-
 from django import template
 
-from linli.funds.money import yuan as _yuan
+from linli.funds.templatetags.money import yuan
 from linli.projects import perms, selectors
 from linli.projects.choices import PUBLIC
 from linli.projects.models import Project
@@ -22,15 +20,7 @@ from linli.projects.models import Project
 register = template.Library()
 
 
-@register.filter
-def yuan(amount) -> str:
-    """¥12,345.60, as every message of the services shows money."""
-    if amount is None or amount == "":
-        return "—"
-    try:
-        return _yuan(Decimal(str(amount)))
-    except ArithmeticError:
-        return str(amount)
+register.filter("yuan", yuan)
 
 
 @register.inclusion_tag("projects/_topic_projects.html", takes_context=True)

@@ -303,6 +303,17 @@ def test_wizard_live_total_against_the_cap(ready, users, client_as):
     assert not Project.objects.exists()
 
 
+def test_live_summary_never_saves_even_with_the_save_button_value(ready, users, client_as):
+    # htmx sends the last clicked submit button's value with a request fired by a change event
+    # during that click: the summary must not create a second draft.
+    client = client_as("worker")
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "wizard-summary"}
+    data = _wizard_data(ready.committees[0], lines=[("materials", "灯具", "900")])
+    assert data["action"] == "save"
+    client.post(reverse("projects:new"), data, **htmx)
+    assert not Project.objects.exists()
+
+
 def test_draft_is_edited_in_the_wizard(ready, users, client_as):
     project = a_project(ready, users)
     client = client_as("worker")

@@ -4,6 +4,7 @@ import random
 import secrets
 import string
 import time
+from collections import Counter
 from decimal import Decimal
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from linli.demo.builder import DEMO_SIZE, build_street, create_accounts, persona
 from linli.demo.funds import populate_funds
 from linli.demo.meetings import populate_meetings
 from linli.demo.notices import populate_notices
+from linli.demo.projects import projects_hook
 from linli.demo.register import populate_register
 from linli.demo.topics import populate_topics
 from linli.demo.workorders import populate_orders
@@ -79,11 +81,21 @@ class Command(BaseCommand):
             voice.update(populate_meetings(world, seed=seed, users=users))
             voice.update(populate_notices(world, users))
         voice_seconds = time.monotonic() - voice_started
-        # Community funds (issue 6): three years of allocations, donations and year-end closes.
+        # Community funds (issue 6): three years of allocations, donations and year-end closes,
+        # and each year's fund projects spending the money before the year closes.
         funds_started = time.monotonic()
+        projects: Counter = Counter()
+        projects_seconds = 0.0
+
+        def spend(**kwargs) -> None:
+            nonlocal projects_seconds
+            started = time.monotonic()
+            projects.update(projects_hook(**kwargs))
+            projects_seconds += time.monotonic() - started
+
         with override_settings(LINLI_NOTIFY_SENDERS=[]):
-            funds = populate_funds(world, users=users, seed=seed)
-        funds_seconds = time.monotonic() - funds_started
+            funds = populate_funds(world, users=users, seed=seed, projects_hook=spend)
+        funds_seconds = time.monotonic() - funds_started - projects_seconds
         accounts = []
         for p in personas:
             entry = {
@@ -123,6 +135,13 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Funds filled in {funds_seconds:.1f}s: "
             + ", ".join(f"{k} {yuan(n) if isinstance(n, Decimal) else n}" for k, n in funds.items())
+        )
+        self.stdout.write(
+            f"Fund projects filled in {projects_seconds:.1f}s: "
+            + ", ".join(
+                f"{k} {yuan(n) if isinstance(n, Decimal) else n}"
+                for k, n in sorted(projects.items())
+            )
         )
         with open(
             os.open(_open311_file(accounts_file), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w"
