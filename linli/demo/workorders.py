@@ -1614,10 +1614,10 @@ class _Year:
         if plan.returned and len(self.departments) > 1:
             wrong = rng.choice([d for d in self.departments if d != lead])
             self._dispatch(sim, wrong, [])
+            sign_due = order.phase_due_at  # the sign-for clock dispatch started
             self._sign(sim)
-            limit = self.engine.deadlines.add(
-                order.dispatched_at, self.return_grace, LimitUnit.HOURS
-            )
+            # services.return_due: before the sign-for deadline plus the grace (T12).
+            limit = self.engine.deadlines.add(sign_due, self.return_grace, LimitUnit.HOURS)
             left = self.work.minutes_between(sim.last, limit)
             at = self.work.after(sim.last, min(self.minutes(20, 400), max(1.0, left * 0.8)))
             self.step(

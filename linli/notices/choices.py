@@ -30,6 +30,7 @@ class NotificationKind(models.TextChoices):
     TOPIC_ANSWER = "topic_answer", _("Answer to your topic")
     COMMENT_HIDDEN = "comment_hidden", _("Comment hidden")
     NOTICE = "notice", _("Notice")
+    WORK_ORDER = "work_order", _("Work order")
     OTHER = "other", _("Other")
 
 

@@ -45,6 +45,7 @@ from linli.workorders.models import (
     Transition,
     WorkOrder,
 )
+from linli.workorders.notify import reporters_tell
 
 MAX_DESCRIPTION = 4000
 MAX_PHOTOS = 6
@@ -69,7 +70,10 @@ NOT_ASSIGNED = _("Only the grid worker sent on this task can record it.")
 DEPARTMENT_REQUIRED = _("Choose the lead department.")
 DEPARTMENT_ELSEWHERE = _("This department does not serve the order's street.")
 NOT_YOUR_DEPARTMENT = _("This order is addressed to another department.")
-RETURN_TOO_LATE = _("A return must be asked within %(hours)d working hours of dispatch.")
+RETURN_TOO_LATE = _(
+    "A return must be asked before %(deadline)s: the sign-for deadline plus %(hours)d working "
+    "hours."
+)
 HOURS_REQUIRED = _("Give the extra working hours (1–%(max)d).")
 EXTENSION_TOO_LATE = _("An extension must be asked before the deadline.")
 REVIEW_DATE_REQUIRED = _("Give the date on which the suspension is reviewed.")
@@ -492,6 +496,7 @@ def order_act(
         department=department,
     )
     _attach(order, step, photos, actor)
+    reporters_tell(order, action=action, before=before, reason=reason, data=data)
     return order
 
 
@@ -599,11 +604,52 @@ def _e_sign_for(order, **_):
     return {"_department": order.department}
 
 
+def sign_due(order: WorkOrder) -> dt.datetime | None:
+    """The sign-for (签收) deadline of the order's current dispatch (T10/T17), None if it is not
+    dispatched: the running clock while it waits to be signed for, afterwards the deadline the
+    log recorded when it left DISPATCHED (the facts of the phase it ended). Recomputed from the
+    time limit only for an order whose log lacks it."""
+    if order.dispatched_at is None:
+        return None
+    if order.state == State.DISPATCHED and order.phase == Phase.SIGN and order.phase_due_at:
+        return order.phase_due_at
+    steps = (
+        order.transitions.filter(at__gte=order.dispatched_at)
+        .order_by("-at", "-id")
+        .values_list("action", "from_state", "data")
+    )
+    due = None
+    for action, from_state, data in steps:  # newest first, back to the dispatch
+        if action in ("dispatch", "decide_summons"):
+            break
+        data = data or {}
+        if from_state == State.DISPATCHED and data.get("phase") == Phase.SIGN and data.get("due"):
+            due = data["due"]
+    if due:
+        return dt.datetime.fromisoformat(due)
+    amount, unit = time_limit(order.category, order.urgency, Phase.SIGN)
+    return calendar.add_working_time(order.dispatched_at, amount, unit)
+
+
+def return_due(order: WorkOrder) -> dt.datetime | None:
+    """WORKORDERS.md §5.2 T12: a department may return an order only before the sign-for
+    deadline plus `LINLI_RETURN_GRACE_HOURS` working hours."""
+    due = sign_due(order)
+    if due is None:
+        return None
+    return calendar.add_working_time(due, settings.LINLI_RETURN_GRACE_HOURS, LimitUnit.HOURS)
+
+
 def _e_request_return(order, now=None, **_):
-    grace = settings.LINLI_RETURN_GRACE_HOURS
-    limit = calendar.add_working_time(order.dispatched_at, grace, LimitUnit.HOURS)
-    if now > limit:
-        raise ValidationError(RETURN_TOO_LATE % {"hours": grace})
+    limit = return_due(order)
+    if limit is not None and now >= limit:
+        raise ValidationError(
+            RETURN_TOO_LATE
+            % {
+                "deadline": timezone.localtime(limit).strftime("%Y-%m-%d %H:%M"),
+                "hours": settings.LINLI_RETURN_GRACE_HOURS,
+            }
+        )
     order.pending = {"kind": "return", "state": order.state}
     return {"_department": order.department}
 

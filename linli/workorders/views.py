@@ -79,6 +79,10 @@ HIDDEN_FROM_REPORTER = frozenset({"remind"})
 # Steps whose reason is an outcome the reporter is told; other reasons are internal notes.
 REASONS_FOR_REPORTER = frozenset({"rc_close", "feedback", "reject", "reopen", "rework"})
 SYSTEM_ROLE = gettext_lazy("System")
+RETURN_UNTIL = gettext_lazy(
+    "A return is possible until %(deadline)s (the sign-for deadline plus the grace period); "
+    "give the legal or ownership basis."
+)
 REPORTER = gettext_lazy("The reporter")
 
 
@@ -431,6 +435,11 @@ def _action_form(action, order, user, data=None, files=None) -> ActionForm:
     form = ActionForm(data, files, action=action, initial=initial, **kwargs)
     if "photos" in form.fields and not services.photos_required(action, order):
         form.fields["photos"].required = False
+    if action.code == "request_return":
+        due = services.return_due(order)
+        if due is not None:
+            when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M")
+            form.fields["reason"].help_text = RETURN_UNTIL % {"deadline": when}
     return form
 
 

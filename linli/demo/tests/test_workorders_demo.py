@@ -211,6 +211,28 @@ def test_deadlines_are_the_calendars(year):
     assert checked["dispatch"] > SMALL / 2 and checked["open"] > 0
 
 
+def test_returns_are_asked_within_the_window(year, settings):
+    """T12 as services.return_due: before the sign-for deadline (read from the log) plus the
+    grace, in working hours."""
+    returns = 0
+    for steps in _logs().values():
+        sign_due = None
+        for step in steps:
+            if step.action in ("dispatch", "decide_summons"):
+                sign_due = None
+            elif (
+                sign_due is None
+                and step.from_state == State.DISPATCHED
+                and step.data.get("phase") == Phase.SIGN
+            ):
+                sign_due = dt.datetime.fromisoformat(step.data["due"])
+            if step.action == "request_return":
+                grace = settings.LINLI_RETURN_GRACE_HOURS
+                assert step.at < calendar.add_working_time(sign_due, grace, LimitUnit.HOURS)
+                returns += 1
+    assert returns > 0
+
+
 def test_deadlines_match_the_calendar_everywhere(db):
     """Deadlines' snapshot arithmetic against the public functions, on awkward moments."""
     deadlines = Deadlines()

@@ -17,6 +17,8 @@ MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=SHANGHAI)
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Reporters are notified (notify.py): in-app only here, no console relay.
+    settings.LINLI_NOTIFY_SENDERS = []
 
 
 def jpeg_bytes(exif: bytes | None = None) -> bytes:

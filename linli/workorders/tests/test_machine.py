@@ -3,10 +3,12 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
+from linli.workorders import calendar, services
 from linli.workorders.choices import Level, Source, State
 from linli.workorders.machine import ACTIONS
-from linli.workorders.models import Transition, WorkOrder
+from linli.workorders.models import TimeLimit, Transition, WorkOrder
 from linli.workorders.services import Conflict, order_act
 from linli.workorders.tests.conftest import MONDAY, a_category, photo
 
@@ -151,25 +153,119 @@ def test_the_committee_settles_its_own_matters_and_escalates_the_rest(world, use
         order_act(actor=users["worker"], order=other, action="self_handle", now=at(1))
 
 
-def test_a_return_after_the_grace_period_is_refused(world, users, new_order, settings):
+def _dispatched(world, users, new_order, when):
+    order = new_order(when=when)
+    order = order_act(actor=users["supervisor"], order=order, action="register", now=when)
+    return order_act(
+        actor=users["dispatcher"],
+        order=order,
+        action="dispatch",
+        now=when + dt.timedelta(minutes=5),
+        department=world.departments[0],
+    )
+
+
+def _return(users, order, when):
+    return order_act(
+        actor=users["handler"],
+        order=order,
+        action="request_return",
+        now=when,
+        reason="不属于本部门",
+    )
+
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+@pytest.mark.parametrize("signed", [False, True, "late"])
+def test_a_return_is_possible_until_the_sign_for_deadline_plus_the_grace(
+    world, users, new_order, settings, signed
+):
+    """T12: "only before the 签收 deadline plus X", X = LINLI_RETURN_GRACE_HOURS working hours,
+    whether the department signed for it early, late or not at all."""
     settings.LINLI_RETURN_GRACE_HOURS = 2
-    order = new_order()
-    order = order_act(actor=users["supervisor"], order=order, action="register", now=at(0.5))
+    order = _dispatched(world, users, new_order, MONDAY)
+    sign_due = order.phase_due_at
+    assert order.phase == "sign" and sign_due == calendar.add_working_time(
+        order.dispatched_at, *services.time_limit(order.category, order.urgency, "sign")
+    )
+    deadline = calendar.add_working_time(sign_due, 2, "hours")
+    # Monday 09:35 + 2 working hours to sign for (11:35), + 2 more: 14:35 after the lunch hour.
+    assert timezone.localtime(deadline).strftime("%a %H:%M") == "Mon 14:35"
+    if signed:
+        when = sign_due + MINUTE if signed == "late" else order.dispatched_at + MINUTE
+        order = order_act(actor=users["handler"], order=order, action="sign_for", now=when)
+        assert order.phase == "handle"
+    assert services.return_due(order) == deadline
+    with pytest.raises(ValidationError) as refused:
+        _return(users, order, deadline)  # at the deadline: too late
+    assert "14:35" in str(refused.value)
+    order.refresh_from_db()
+    order = _return(users, order, deadline - MINUTE)  # one minute before: accepted
+    assert order.state == State.RETURN_REQUESTED
+
+
+def test_the_return_window_is_the_logged_deadline_across_a_weekend(
+    world, users, new_order, settings
+):
+    """Dispatched on Friday afternoon: the window runs over the weekend on the working calendar
+    (16 working hours after the sign-for deadline), and a later change of the sign-for time
+    limit does not move it (the deadline is read from the order's log)."""
+    settings.LINLI_RETURN_GRACE_HOURS = 16
+    friday = MONDAY + dt.timedelta(days=4, hours=5)  # Friday 14:30
+    order = _dispatched(world, users, new_order, friday)
+    sign_due = order.phase_due_at
+    assert timezone.localtime(sign_due).strftime("%a %H:%M") == "Fri 16:35"
+    order = order_act(
+        actor=users["handler"], order=order, action="sign_for", now=friday + dt.timedelta(hours=1)
+    )
+    TimeLimit.objects.filter(phase="sign").update(amount=10)
+    deadline = services.return_due(order)
+    # Friday 16:35 + 25 working minutes, Monday 7 h, Tuesday 7 h, Wednesday 09:00 + 95 minutes.
+    assert timezone.localtime(deadline).strftime("%a %d %H:%M") == "Wed 18 10:35"
+    with pytest.raises(ValidationError):
+        _return(users, order, deadline)
+    order.refresh_from_db()
+    assert _return(users, order, deadline - MINUTE).state == State.RETURN_REQUESTED
+
+
+def test_a_new_dispatch_opens_a_new_return_window(world, users, new_order, settings):
+    settings.LINLI_RETURN_GRACE_HOURS = 2
+    order = _dispatched(world, users, new_order, MONDAY)
+    order = _return(users, order, MONDAY + dt.timedelta(hours=1))
+    # Refused from DISPATCHED: in progress without a sign-for step; the first window still holds.
+    order = order_act(
+        actor=users["supervisor"],
+        order=order,
+        action="refuse_return",
+        now=MONDAY + dt.timedelta(hours=1.5),
+        reason="属于贵单位职责",
+    )
+    first = services.return_due(order)
+    assert first == calendar.add_working_time(
+        calendar.add_working_time(order.dispatched_at, 2, "hours"), 2, "hours"
+    )
+    order = _return(users, order, first - MINUTE)
+    order = order_act(actor=users["dispatcher"], order=order, action="approve_return", now=first)
+    assert services.return_due(order) is None  # not dispatched
+    again = first + dt.timedelta(days=1)  # Tuesday 14:35
     order = order_act(
         actor=users["dispatcher"],
         order=order,
         action="dispatch",
-        now=at(1),
+        now=again,
         department=world.departments[0],
     )
+    order = order_act(actor=users["handler"], order=order, action="sign_for", now=again)
+    second = services.return_due(order)
+    assert second == calendar.add_working_time(
+        calendar.add_working_time(again, 2, "hours"), 2, "hours"
+    )
     with pytest.raises(ValidationError):
-        order_act(
-            actor=users["handler"],
-            order=order,
-            action="request_return",
-            now=at(30),
-            reason="不属于本部门",
-        )
+        _return(users, order, second)
+    order.refresh_from_db()
+    assert _return(users, order, second - MINUTE).state == State.RETURN_REQUESTED
 
 
 def test_a_duplicate_is_rejected_with_a_link(world, users, new_order):

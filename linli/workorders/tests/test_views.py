@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from linli.people.tests.factories import a_household, a_resident
+from linli.workorders import services
 from linli.workorders.choices import Kind, Source, State
 from linli.workorders.models import Attachment, Category, RoutingRule, ServiceItem, WorkOrder
 from linli.workorders.services import order_act
@@ -258,6 +259,11 @@ def test_the_order_page_offers_only_the_actions_the_role_may_take(
     codes = {a["action"].code for a in handler.context["actions"]}
     assert {"sign_for", "request_return"} <= codes
     assert "dispatch" not in codes and "approve_return" not in codes
+    # The return form says until when a return is possible (T12: sign-for deadline + grace).
+    until = timezone.localtime(services.return_due(order)).strftime("%Y-%m-%d %H:%M")
+    returning = next(a for a in handler.context["actions"] if a["action"].code == "request_return")
+    assert until in returning["form"].fields["reason"].help_text
+    assert until in handler.content.decode()
 
 
 def test_the_dispatch_form_suggests_the_routed_department(world, users, client_as, fresh_order):
