@@ -14,8 +14,8 @@ loaded):
    the viewer may see (the prefixes `Fund.objects.for_viewer(viewer, VIEW_FUNDS)` applies, on
    the funds' paths), not just the page's.
 
-Projects (issue 6, item 3) will add one more grouped query for the page: see `_project_counts`,
-the one place to change; its result lands in each row's `projects`.
+The committees' projects are shown beside the figures by the projects app (its template tag
+`committees_projects`, one more grouped query for the page): funds does not import projects.
 
 Figures, all in yuan on the accounts' normal sides:
 - `allocated`: the allocations credited to the committee's income accounts in the calendar year
@@ -29,7 +29,7 @@ Figures, all in yuan on the accounts' normal sides:
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -73,8 +73,6 @@ class CommitteeFigures:
     returned: Decimal = ZERO
     spent_in_year: Decimal = ZERO
     committees: int = 1
-    # Projects by state ({state: count}), filled by `_project_counts` once projects exist.
-    projects: dict[str, int] = field(default_factory=dict)
 
     @property
     def held(self) -> Decimal:
@@ -127,17 +125,6 @@ def _figures(row: CommitteeFigures, sums: dict) -> CommitteeFigures:
     return row
 
 
-def _project_counts(place_ids: list[int], year: int) -> dict[int, dict[str, int]]:
-    """Projects by state per committee of the page: {place id: {state: count}}.
-
-    The hook for the projects app (issue 6, item 3): one grouped query over the page's
-    committees, e.g. `Project.objects.filter(place_id__in=place_ids, …).values("place_id",
-    "state").annotate(n=Count("id"))`, and the same without the grouping by place for the totals
-    row. Until that change (linli/projects) fills it in, nothing is counted and no query runs.
-    """
-    return {}
-
-
 def committees_overview(
     *, viewer, place: Place, year: int, page=1, per_page: int = PER_PAGE
 ) -> OverviewPage:
@@ -181,6 +168,4 @@ def committees_overview(
         visible, under_q(place.path, "account__fund__path"), committee_funds
     )
     _figures(totals, everything.aggregate(**_sums(year)))
-    for place_id, counts in _project_counts(list(by_place), year).items():
-        by_place[place_id].projects = counts
     return result

@@ -16,7 +16,7 @@ from linli.funds.selectors import fen_sum
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 from linli.projects import perms
-from linli.projects.choices import PUBLIC, PaymentState, ProjectState, Step
+from linli.projects.choices import FUNDED, PUBLIC, PaymentState, ProjectState, Step
 from linli.projects.constants import SATISFIED_FROM
 from linli.projects.models import BudgetLine, Payment, Project, ProjectStep, SurveyResponse
 
@@ -275,3 +275,75 @@ def public_accounts(*, place: Place, year: int) -> list[PublicAccount]:
         spent = sum((amount for _line, amount in lines), zero)
         accounts.append(PublicAccount(project=project, lines=lines, spent=spent))
     return accounts
+
+
+# --- projects beside the funds pages (funds does not import projects: template tags ask) -------
+
+BUCKETS = {
+    "applying": (
+        ProjectState.DRAFT,
+        ProjectState.SUBMITTED,
+        ProjectState.CHECKED,
+        ProjectState.REVIEWED,
+        ProjectState.PUBLICISED,
+    ),
+    "under_way": (ProjectState.APPROVED, ProjectState.COMPLETED),
+    "finishing": (ProjectState.ACCEPTED, ProjectState.EVALUATED),
+    "closed": (ProjectState.CLOSED,),
+    "not_funded": (ProjectState.REJECTED, ProjectState.WITHDRAWN),
+}
+BUCKET_OF = {state: bucket for bucket, states in BUCKETS.items() for state in states}
+
+
+@dataclass
+class CommitteeProjects:
+    counts: dict[str, int]
+    approved_budget: Decimal
+    paid: Decimal
+
+
+def committees_projects(*, viewer, places, year: int) -> dict[int, CommitteeProjects]:
+    """The year's projects of each place (committee or street) of a page of the street
+    overview, by stage, with the budget approved and the money paid: two queries whatever the
+    number of places or projects."""
+    paths = {place.path: place.pk for place in places}
+    zero = Decimal("0.00")
+    result = {pk: CommitteeProjects({b: 0 for b in BUCKETS}, zero, zero) for pk in paths.values()}
+    if not paths:
+        return result
+    rows = (
+        projects_for(viewer=viewer)
+        .filter(path__in=list(paths), year=year)
+        .values("path", "state")
+        .annotate(n=Count("id"), budget=Sum("budget"))
+    )
+    for row in rows:
+        figures = result[paths[row["path"]]]
+        figures.counts[BUCKET_OF[row["state"]]] += row["n"]
+        if row["state"] in FUNDED or row["state"] == ProjectState.CLOSED:
+            figures.approved_budget += Decimal(row["budget"] or 0)
+    paid = (
+        Payment.objects.filter(
+            project__in=projects_for(viewer=viewer).filter(path__in=list(paths), year=year),
+            state=PaymentState.PAID,
+        )
+        .values("project__path")
+        .annotate(total=Sum("amount"))
+    )
+    for row in paid:
+        result[paths[row["project__path"]]].paid = Decimal(row["total"] or 0).quantize(zero)
+    for figures in result.values():
+        figures.approved_budget = figures.approved_budget.quantize(zero)
+    return result
+
+
+def place_projects(*, viewer, place: Place, year: int, limit: int = 20) -> list[Project]:
+    """The year's projects of one committee or street for its funds page, latest first, with
+    what was paid on each (one query)."""
+    paid = Sum("payments__amount", filter=Q(payments__state=PaymentState.PAID))
+    return list(
+        projects_for(viewer=viewer)
+        .filter(path=place.path, year=year)
+        .annotate(paid=paid)
+        .order_by("-updated_at", "-id")[:limit]
+    )

@@ -11,6 +11,8 @@ topic page asks through this tag:
 """
 
 from django import template
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from linli.funds.templatetags.money import yuan
 from linli.projects import perms, selectors
@@ -18,6 +20,14 @@ from linli.projects.choices import PUBLIC
 from linli.projects.models import Project
 
 register = template.Library()
+
+BUCKET_LABELS = (
+    ("applying", _("Applying")),
+    ("under_way", _("Under way")),
+    ("finishing", _("Accepted, being evaluated")),
+    ("closed", pgettext_lazy("projects", "Closed")),
+    ("not_funded", _("Rejected or withdrawn")),
+)
 
 
 register.filter("yuan", yuan)
@@ -43,3 +53,29 @@ def topic_projects(context, topic) -> dict:
         "staff": staff,
         "can_apply": can_apply,
     }
+
+
+@register.inclusion_tag("projects/_committees_projects.html", takes_context=True)
+def committees_projects(context, page, year) -> dict:
+    """On the street overview: each committee's projects of the year, by stage."""
+    viewer = context["request"].user
+    places = [row.place for row in page]
+    figures = selectors.committees_projects(viewer=viewer, places=places, year=year)
+    rows = [
+        (
+            place,
+            figures[place.pk],
+            [(code, label, figures[place.pk].counts[code]) for code, label in BUCKET_LABELS],
+        )
+        for place in places
+    ]
+    return {"rows": rows, "year": year, "buckets": BUCKET_LABELS, "request": context["request"]}
+
+
+@register.inclusion_tag("projects/_place_projects.html", takes_context=True)
+def place_projects(context, place, year) -> dict:
+    """On a committee's (or street's) funds page: its projects of the year."""
+    viewer = context["request"].user
+    may_view = viewer.is_authenticated and bool(viewer.scope_prefixes(perms.VIEW_PROJECTS))
+    projects = selectors.place_projects(viewer=viewer, place=place, year=year) if may_view else []
+    return {"projects": projects, "place": place, "year": year, "may_view": may_view}
