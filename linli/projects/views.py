@@ -775,15 +775,11 @@ def project_approve(request, pk):
 @login_required
 @require_POST
 def project_disclose(request, pk):
-    project = selectors.project_get(viewer=request.user, pk=pk)
-    user = request.user
-    if not (user.has_perm(perms.APPLY, project) or user.has_perm(perms.DECIDE, project)):
-        raise PermissionDenied
     return _step(
         request,
         pk,
         "disclose",
-        lambda p, d: services.project_disclose(actor=user, project=p),
+        lambda p, d: services.project_disclose(actor=request.user, project=p),
         _("The project's accounts are published on the board."),
     )
 
