@@ -179,7 +179,7 @@ def meeting_create(request):
     if kind in MeetingKind.values:
         initial["kind"] = kind
     place_id = request.GET.get("place", "")
-    if place_id.isdigit():
+    if place_id.isascii() and place_id.isdigit():
         initial["place"] = int(place_id)
     form = MeetingCreateForm(request.POST or None, places=places, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -476,7 +476,7 @@ def organisations(request):
     form = OrganisationFilterForm(request.GET or None)
     kind = form.cleaned_data["kind"] if form.is_valid() else ""
     place = None
-    if request.GET.get("place", "").isdigit():
+    if request.GET.get("place", "").isascii() and request.GET.get("place", "").isdigit():
         place = selectors.register_place_get(viewer=request.user, pk=int(request.GET["place"]))
     page = selectors.organisation_directory(
         viewer=request.user, kind=kind, place=place, page=request.GET.get("page")

@@ -268,6 +268,11 @@ class Payment(models.Model):
         ordering = ["project", "requested_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.UniqueConstraint(
+                fields=["project", "invoice_number"],
+                condition=~Q(invoice_number="") & Q(state__in=["requested", "paid"]),
+                name="payment_invoice_once",
+            ),
             models.CheckConstraint(
                 condition=Q(state=PaymentState.PAID, transaction__isnull=False)
                 | (~Q(state=PaymentState.PAID) & Q(transaction__isnull=True)),

@@ -67,7 +67,7 @@ def projects_page(
         rows = rows.filter(under_q(place.path, "path"))
     if state in ProjectState.values:
         rows = rows.filter(state=state)
-    if str(year or "").isdigit():
+    if str(year or "").isascii() and str(year or "").isdigit():
         rows = rows.filter(year=int(year))
     return Paginator(rows.order_by("-updated_at", "-id"), PER_PAGE).get_page(page)
 

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.scoping import grants, home_paths, roles_at, user_can
 from linli.core.audit import audit_record
+from linli.deliberation.choices import TopicState
 from linli.funds import services as ledger
 from linli.funds.choices import FundKind
 from linli.funds.models import Fund
@@ -35,7 +36,7 @@ from linli.funds.selectors import profile_for
 from linli.meetings.choices import MeetingState
 from linli.notices.choices import NoticeKind, ObjectionState
 from linli.notices.models import Objection
-from linli.notices.services import notice_publish
+from linli.notices.services import notice_publish, public_text_errors
 from linli.places.choices import PlaceKind
 from linli.places.models import Place
 from linli.projects import perms
@@ -119,6 +120,20 @@ SURVEY_DUPLICATE = _("You have already answered this survey.")
 SCORE_RANGE = _("Choose from 1 (very dissatisfied) to 5 (very satisfied).")
 NOTHING_TO_DISCLOSE = _("Every payment is already published.")
 OUTCOME_REQUIRED = _("Write the outcome to publish (at least two characters).")
+NOTICE_WITHDRAWN = _(
+    "The public notice was withdrawn: the street publishes it again before any approval."
+)
+NOT_WITHDRAWN = _("The public notice is on the board: it runs its course.")
+YEAR_NOT_BEGUN = _("This is money of %(year)s: it is approved from 1 January %(year)s on.")
+INVOICE_USED = _(
+    "Invoice %(number)s is already on another payment of this community: one invoice pays once."
+)
+DATE_BEFORE_APPROVAL = _("A payment cannot be dated before the project was approved (%(date)s).")
+DATE_FUTURE = _("A payment cannot be dated in the future.")
+TOPIC_NOT_RESIDENTS = _(
+    "The topic must be one residents raised or backed, or one taken to a meeting, and not "
+    "declined or merged: the residents' decision is what the record shows."
+)
 
 # The one state each step starts from: the workflow's only door.
 FROM = {
@@ -254,6 +269,10 @@ def _clean_lines(lines: Sequence, profile) -> tuple[list[BudgetLine], Decimal]:
         except ValidationError as exc:
             errors.append(LINE_AMOUNT % {"n": n, "error": " ".join(exc.messages)})
             continue
+        found = public_text_errors(item)
+        if found:
+            errors.append(LINE_AMOUNT % {"n": n, "error": " ".join(str(e) for e in found)})
+            continue
         hit = negative_hit(profile, line.category, item)
         if hit:
             errors.append(NEGATIVE % {"n": n, "item": item, "what": hit})
@@ -320,6 +339,10 @@ def _clean_fields(project: Project, fields: dict) -> dict:
         if meeting is not None and not meeting.path.startswith(project.path):
             errors["meeting"] = [MEETING_OUTSIDE]
         clean["meeting"] = meeting
+    for name in ("title", "plan", "beneficiaries"):
+        found = public_text_errors(clean.get(name, ""))
+        if found:
+            errors.setdefault(name, []).extend(found)
     if errors:
         raise ValidationError(errors)
     return clean
@@ -331,6 +354,16 @@ def _deliberation_errors(project: Project, profile) -> list:
         MeetingState.MINUTES_PUBLISHED,
     ):
         return [MEETING_NOT_HELD]
+    topic = project.topic if project.topic_id else None
+    if topic is not None and (
+        topic.state in (TopicState.DECLINED, TopicState.MERGED)
+        or (
+            topic.by_staff
+            and not topic.support_count
+            and topic.state not in (TopicState.SCHEDULED, TopicState.DONE)
+        )
+    ):
+        return [TOPIC_NOT_RESIDENTS]
     if profile.require_deliberation and not (project.topic_id or project.meeting_id):
         return [DELIBERATION_REQUIRED]
     return []
@@ -476,7 +509,8 @@ def project_check(*, actor, project: Project, decision: str, note: str = "") -> 
     _check_state(project, Step.CHECK)
     note = _text(note)
     submitter = project.steps.filter(step=Step.SUBMIT).order_by("-at", "-id").first()
-    if actor is not None and submitter is not None and submitter.actor_id == actor.pk:
+    applicants = {project.created_by_id, submitter.actor_id if submitter else None}
+    if actor is not None and actor.pk in applicants:
         raise ValidationError(SAME_PERSON, code="same_person")
     if decision == "pass":
         return _move(project, actor=actor, step=Step.CHECK, to=S.CHECKED, note=note)
@@ -675,7 +709,9 @@ def project_publicise(*, actor, project: Project) -> Project:
     publicity days; residents object there (notices app)."""
     project = _lock(project)
     _require(actor, perms.DECIDE, project.path)
-    _check_state(project, Step.PUBLICISE)
+    _check_state(project, Step.PUBLICISE, (S.REVIEWED, S.PUBLICISED))
+    if project.state == S.PUBLICISED and project.notice.withdrawn_at is None:
+        raise ValidationError(NOT_WITHDRAWN, code="state")
     profile = _profile(project)
     notice = notice_publish(
         actor=actor,
@@ -704,8 +740,12 @@ def approval_errors(project: Project, now: dt.datetime | None = None) -> list:
     """Why the project cannot be approved yet ([] when it can)."""
     now = now or timezone.now()
     errors = []
+    if timezone.localtime(now).year < project.year:
+        errors.append(YEAR_NOT_BEGUN % {"year": project.year})
     notice = project.notice
-    if notice is None or now < notice.window_until:
+    if notice is not None and notice.withdrawn_at is not None:
+        errors.append(NOTICE_WITHDRAWN)
+    elif notice is None or now < notice.window_until:
         last = notice.last_day if notice is not None else "—"
         errors.append(WINDOW_OPEN % {"date": last})
     open_count = Objection.objects.filter(notice=notice, state=ObjectionState.OPEN).count()
@@ -809,6 +849,25 @@ def payment_request(
         errors["memo"] = [MEMO_REQUIRED]
     if profile.require_invoice and not invoice:
         errors["invoice"] = [INVOICE_REQUIRED]
+    for name, text in (("payee", payee), ("memo", memo)):
+        found = public_text_errors(text)
+        if found:
+            errors.setdefault(name, []).extend(found)
+    today = timezone.localdate()
+    on = on or today
+    approved_on = project.commitment.transactions.order_by("id").values_list("date", flat=True)[0]
+    if on > today:
+        errors["on"] = [DATE_FUTURE]
+    elif on < approved_on:
+        errors["on"] = [DATE_BEFORE_APPROVAL % {"date": approved_on.isoformat()}]
+    if invoice_number and (
+        Payment.objects.filter(
+            project__place=project.place,
+            invoice_number=invoice_number,
+            state__in=(PaymentState.REQUESTED, PaymentState.PAID),
+        ).exists()
+    ):
+        errors["invoice_number"] = [INVOICE_USED % {"number": invoice_number}]
     if (profile.require_invoice and not invoice_number) or len(invoice_number) > 40:
         errors["invoice_number"] = [INVOICE_NUMBER]
     if errors:
@@ -841,7 +900,7 @@ def payment_request(
         memo=memo,
         invoice=invoice or "",
         invoice_number=invoice_number,
-        on=on or timezone.localdate(),
+        on=on,
         requested_by=_user(actor),
     )
     _step(
@@ -854,7 +913,12 @@ def payment_request(
     )
     if actor is not None:
         PaymentApproval.objects.create(payment=payment, user=actor, role=_role(actor, project))
-    _maybe_pay(payment, project, profile, actor)
+    try:
+        _maybe_pay(payment, project, profile, actor)
+    except Exception:
+        if payment.invoice:  # the row is rolled back: leave no orphaned file behind
+            payment.invoice.delete(save=False)
+        raise
     return payment
 
 
@@ -1077,6 +1141,9 @@ def project_complete(*, actor, project: Project, report: str) -> Project:
     report = _text(report)
     if len(report) < 2 or len(report) > MAX_TEXT:
         raise ValidationError({"report": [REPORT_REQUIRED]})
+    found = public_text_errors(report)
+    if found:
+        raise ValidationError({"report": found})
     pending = project.payments.filter(state=PaymentState.REQUESTED).count()
     if pending:
         raise ValidationError(UNPAID_PENDING % {"count": pending}, code="pending")
@@ -1175,6 +1242,9 @@ def project_close(*, actor, project: Project, outcome: str, on: dt.date | None =
     outcome = _text(outcome)
     if len(outcome) < 2 or len(outcome) > MAX_TEXT:
         raise ValidationError({"outcome": [OUTCOME_REQUIRED]})
+    found = public_text_errors(outcome)
+    if found:
+        raise ValidationError({"outcome": found})
     released = None
     if project.commitment is not None and project.commitment.state == "open":
         ledger.commitment_release(

@@ -149,14 +149,14 @@ def project_list(request):
     state = request.GET.get("state", "")
     state = state if state in S.values else ""
     year = request.GET.get("year", "")
-    year = year if year.isdigit() and len(year) == 4 else ""
+    year = year if year.isascii() and year.isdigit() and len(year) == 4 else ""
     prefixes = user.scope_prefixes(perms.VIEW_PROJECTS)
     committees = Place.objects.filter(_under_any(prefixes), kind=PlaceKind.COMMITTEE).order_by(
         "path"
     )
     place = None
     place_id = request.GET.get("place", "")
-    if place_id.isdigit() and len(place_id) < 12:
+    if place_id.isascii() and place_id.isdigit() and len(place_id) < 12:
         place = committees.filter(pk=int(place_id)).first()
     page = selectors.projects_page(
         viewer=user, place=place, state=state, year=year, page=request.GET.get("page")
@@ -346,7 +346,7 @@ def _wizard(request, project: Project | None):
         rows = posted_rows(request.POST)
         for name in ("topic", "meeting"):
             value = request.POST.get(name, "")
-            if value.isdigit() and len(value) < 12:
+            if value.isascii() and value.isdigit() and len(value) < 12:
                 topic_id = int(value) if name == "topic" else topic_id
                 meeting_id = int(value) if name == "meeting" else meeting_id
     if not rows:
@@ -372,7 +372,7 @@ def _wizard(request, project: Project | None):
         rows.append(dict(BLANK_LINE))
     elif action.startswith("remove-"):
         index = action.removeprefix("remove-")
-        if index.isdigit() and int(index) < len(rows):
+        if index.isascii() and index.isdigit() and int(index) < len(rows):
             rows.pop(int(index))
         if not rows:
             rows = [dict(BLANK_LINE)]

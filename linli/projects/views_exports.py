@@ -26,11 +26,19 @@ def _download(content: bytes, name: str) -> HttpResponse:
 def export_list(request):
     """?place=<id>&year=<yyyy> (default: this year)."""
     place_id = request.GET.get("place", "")
-    place = Place.objects.filter(pk=int(place_id)).first() if place_id.isdigit() else None
+    place = (
+        Place.objects.filter(pk=int(place_id)).first()
+        if place_id.isascii() and place_id.isdigit()
+        else None
+    )
     if place is None or not request.user.has_perm(VIEW_PROJECTS, place):
         raise Http404
     year = request.GET.get("year", "")
-    year = int(year) if year.isdigit() and MIN_YEAR <= int(year) <= MAX_YEAR else None
+    year = (
+        int(year)
+        if year.isascii() and year.isdigit() and MIN_YEAR <= int(year) <= MAX_YEAR
+        else None
+    )
     year = year or timezone.localdate().year
     content = exports.project_list_workbook(viewer=request.user, place=place, year=year)
     return _download(content, f"projects-{place.code or place.pk}-{year}.xlsx")

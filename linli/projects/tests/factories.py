@@ -1,6 +1,7 @@
 """Fund-project helpers for tests: a funded committee and a project walked to any state."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,6 +16,7 @@ from linli.projects.choices import ProjectState as S
 from linli.projects.choices import Stage
 from linli.projects.models import Project
 
+INVOICE_NUMBERS = itertools.count(31001234)
 LINES = [
     {"category": "materials", "item": "太阳能楼道灯 40 盏", "amount": "8000.00"},
     {"category": "services", "item": "电工安装服务", "amount": "2000.00"},
@@ -146,7 +148,7 @@ def pay(project, users, amount="1000.00", *, line=None, memo="灯具首批", app
         payee="上海某某照明器材有限公司",
         memo=memo,
         invoice=invoice(),
-        invoice_number="No.31001234",
+        invoice_number=f"No.{next(INVOICE_NUMBERS)}",
     )
     if approve:
         payment = services.payment_approve(actor=users["director"], payment=payment)

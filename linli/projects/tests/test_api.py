@@ -3,6 +3,7 @@ sibling committee's worker on every object endpoint), the error codes (403, 409 
 422 with the services' codes), garbage, the invoice upload, and a fuzz on real objects."""
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -58,6 +59,9 @@ def _new(world, topic, **fields) -> dict:
     return body
 
 
+INVOICE_NUMBERS = itertools.count(41001234)
+
+
 def _invoice(name="发票.pdf", content=b"%PDF-1.4 invoice"):
     return SimpleUploadedFile(name, content, content_type="application/pdf")
 
@@ -68,7 +72,7 @@ def _pay(client, project_id, line_id, amount="1000.00", memo="灯具首批", inv
         "amount": amount,
         "payee": "上海某某照明器材有限公司",
         "memo": memo,
-        "invoice_number": "No.31001234",
+        "invoice_number": f"No.{next(INVOICE_NUMBERS)}",
         **extra,
     }
     if invoice is not False:

@@ -99,7 +99,7 @@ def test_one_projects_accounts_by_line_payments_and_steps(client_as, ready, user
     assert [_money(v) for v in total[3:7]] == [_money(x) for x in (10000, 9500, 0, 500)]
     _header, rows = _body(payments)
     assert sorted(_money(p[6]) for p in rows) == [_money(1500), _money(8000)]
-    assert {p[4] for p in rows} == {"No.31001234"}
+    assert all(str(p[4]).startswith("No.") for p in rows) and len({p[4] for p in rows}) == 2
     signed = rows[0][8]
     assert str(Role.COMMUNITY_WORKER.label) in signed
     assert str(Role.COMMITTEE_DIRECTOR.label) in signed

@@ -23,7 +23,9 @@ from linli.projects.tests.factories import (
     GOOD,
     LINES,
     a_project,
+    a_topic,
     funded,
+    invoice,
     money,
     pay,
     profile,
@@ -476,3 +478,135 @@ def test_only_the_committee_or_the_street_office_publishes_accounts(ready, users
         with pytest.raises(PermissionDenied):
             services.project_disclose(actor=users[key], project=project)
     services.project_disclose(actor=users["selfgov"], project=project)
+
+
+# --- found in review: each of these failed before its fix --------------------------------------
+
+
+def test_a_withdrawn_notice_blocks_approval_until_published_again(ready, users):
+    project = walk(a_project(ready, users), users, S.PUBLICISED)
+    notices.notice_withdraw(actor=users["worker"], notice=project.notice, reason="暂不公示了")
+    past = timezone.now() - dt.timedelta(seconds=1)
+    Notice.objects.filter(pk=project.notice_id).update(
+        published_at=past - dt.timedelta(days=8), window_until=past
+    )
+    project.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.project_approve(actor=users["selfgov"], project=project)
+    project = services.project_publicise(actor=users["selfgov"], project=project)
+    assert project.notice.withdrawn_at is None and project.notice.window_until > timezone.now()
+    with pytest.raises(ValidationError) as caught:  # a notice on the board runs its course
+        services.project_publicise(actor=users["selfgov"], project=project)
+    assert caught.value.code == "state"
+
+
+def test_next_years_money_is_not_approved_before_its_year(ready, users):
+    year = timezone.localdate().year + 1
+    project = walk(a_project(ready, users, year=year), users, S.PUBLICISED)
+    until = project.notice.window_until
+    assert any(str(year) in str(e) for e in services.approval_errors(project, now=until))
+    new_year = dt.datetime(year, 1, 1, tzinfo=timezone.get_default_timezone())
+    assert services.approval_errors(project, now=max(until, new_year)) == []
+
+
+def test_one_invoice_pays_once_in_a_community(ready, users):
+    profile(ready, payment_approvals=1)
+    project = walk(a_project(ready, users), users, S.APPROVED)
+
+    def request():
+        return services.payment_request(
+            actor=users["worker"],
+            project=project,
+            line=project.lines.first(),
+            amount="100",
+            payee="某公司",
+            memo="灯具",
+            invoice=invoice(),
+            invoice_number="No.5550001",
+        )
+
+    request()
+    with pytest.raises(ValidationError) as caught:
+        request()  # a double click: the same invoice
+    assert "invoice_number" in caught.value.error_dict
+    assert project.payments.count() == 1
+
+
+def test_payment_dates_are_bounded_and_a_refusal_leaves_no_file(ready, users, settings):
+    project = walk(a_project(ready, users), users, S.APPROVED)
+    line = project.lines.first()
+    for on in (dt.date(2001, 1, 1), timezone.localdate() + dt.timedelta(days=1)):
+        with pytest.raises(ValidationError) as caught:
+            services.payment_request(
+                actor=users["worker"],
+                project=project,
+                line=line,
+                amount="10",
+                payee="某公司",
+                memo="灯具",
+                invoice=invoice(),
+                invoice_number=f"No.{on.year}",
+                on=on,
+            )
+        assert "on" in caught.value.error_dict
+    invoices = (
+        list((settings.MEDIA_ROOT / "projects").rglob("*"))
+        if (settings.MEDIA_ROOT / "projects").exists()
+        else []
+    )
+    assert not [p for p in invoices if p.is_file()]
+
+
+def test_personal_numbers_never_reach_the_board(ready, users):
+    with pytest.raises(ValidationError) as caught:
+        a_project(ready, users, plan="联系人电话 13812345678")
+    assert "plan" in caught.value.error_dict
+    project = walk(a_project(ready, users), users, S.APPROVED)
+    with pytest.raises(ValidationError) as caught:
+        services.payment_request(
+            actor=users["worker"],
+            project=project,
+            line=project.lines.first(),
+            amount="10",
+            payee="张三 13812345678",
+            memo="灯具",
+            invoice=invoice(),
+            invoice_number="No.9",
+        )
+    assert "payee" in caught.value.error_dict
+
+
+def test_a_topic_the_committee_raised_alone_is_not_a_residents_decision(ready, users):
+    from linli.deliberation import services as deliberation
+    from linli.deliberation.choices import TopicCategory
+
+    topic = deliberation.topic_raise(
+        actor=users["worker"],
+        committee=ready.committees[0],
+        title="居委自己提的议题",
+        body="居委会自己提出的议题，没有居民附议。",
+        category=TopicCategory.OTHER,
+    )
+    project = a_project(ready, users, topic=topic)
+    with pytest.raises(ValidationError) as caught:
+        services.project_submit(actor=users["worker"], project=project)
+    assert "topic" in caught.value.error_dict
+
+
+def test_the_creator_does_not_check_a_project_someone_else_submitted(ready, users):
+    project = services.project_create(
+        actor=users["director"],
+        place=ready.committees[0],
+        title="主任起草的项目",
+        plan="计划",
+        beneficiaries="居民",
+        beneficiary_count=10,
+        starts_on=dt.date(2026, 12, 10),
+        ends_on=dt.date(2026, 12, 20),
+        lines=LINES,
+        topic=a_topic(ready, users),
+    )
+    services.project_submit(actor=users["worker"], project=project)
+    with pytest.raises(ValidationError):
+        services.project_check(actor=users["director"], project=project, decision="pass")
+    services.project_check(actor=users["secretary"], project=project, decision="pass")
