@@ -121,7 +121,7 @@ class RoleAssignment(models.Model):
             not self.grid_id or self.grid.street_id != self.place_id
         ):
             raise ValidationError({"grid": GRID_REQUIRED_ERROR})
-        if self.role == Role.DEPARTMENT_HANDLER and (
+        if self.role in (Role.DEPARTMENT_HANDLER, Role.DEPARTMENT_HEAD) and (
             not self.department_id or self.department.area_id != self.place_id
         ):
             raise ValidationError({"department": DEPARTMENT_REQUIRED_ERROR})

@@ -26,6 +26,7 @@ from linli.workorders.perms import (
     MANAGE_ROUTING,
     PATROL,
     REPORT,
+    REQUEST_EXTENSION,
     SUPERVISE,
     VIEW_ORDERS,
 )
@@ -43,6 +44,7 @@ class Role(models.TextChoices):
     SELF_GOVERNANCE_OFFICE = "self_governance_office", _("Street self-governance office")
     PROJECT_REVIEWER = "project_reviewer", _("Fund project reviewer")
     DEPARTMENT_HANDLER = "department_handler", _("Department handler")
+    DEPARTMENT_HEAD = "department_head", _("Department head")
     DISTRICT_BUREAU = "district_bureau", _("District bureau")
     ADMINISTRATOR = "administrator", _("Administrator")
 
@@ -80,6 +82,9 @@ _COMMITTEE_LEAD = _COMMITTEE | {CHECK}
 _OVERSIGHT = frozenset({VIEW_TOPICS, VIEW_MEETINGS, VIEW_VOTES, VIEW_FUNDS, VIEW_PROJECTS})
 # The street's grid centre: dispatchers route, the supervisor (值班长) approves and closes.
 _CENTRE = _STAFF | {VIEW_ORDERS, DISPATCH}
+# Departments act on the orders addressed to them (workorders.selectors), not by place; the
+# head (负责人) may do all a handler does and also asks the centre for more time (T13 延期).
+_DEPARTMENT = _STAFF | {HANDLE_DEPARTMENT}
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({REPORT, PARTICIPATE, CAST}),
     Role.COMMUNITY_WORKER: _COMMITTEE,
@@ -95,8 +100,8 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
     | _OVERSIGHT
     | {VIEW_REGISTER, VIEW_ORDERS, PUBLISH, ALLOCATE, MANAGE_STREET_FUNDS, DECIDE},
     Role.PROJECT_REVIEWER: _STAFF | {VIEW_PROJECTS, REVIEW},
-    # Departments act on the orders addressed to them (workorders.selectors), not by place.
-    Role.DEPARTMENT_HANDLER: _STAFF | {HANDLE_DEPARTMENT},
+    Role.DEPARTMENT_HANDLER: _DEPARTMENT,
+    Role.DEPARTMENT_HEAD: _DEPARTMENT | {REQUEST_EXTENSION},
     Role.DISTRICT_BUREAU: _STAFF
     | _OVERSIGHT
     | {VIEW_AUDIT, VIEW_REGISTER, VIEW_ORDERS, DISTRICT_DISPATCH},
@@ -105,7 +110,7 @@ ROLE_PERMS: dict[str, frozenset[str]] = {
 ALL_PERMS = frozenset().union(*ROLE_PERMS.values())
 
 # The kind of place each role is held at. Grid workers hold theirs at the grid's street (their
-# scope is the grid's compounds); department handlers at their department's area.
+# scope is the grid's compounds); department handlers and heads at their department's area.
 ROLE_PLACE_KINDS: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset({PlaceKind.HOUSEHOLD}),
     Role.COMMUNITY_WORKER: frozenset({PlaceKind.COMMITTEE}),
@@ -118,6 +123,7 @@ ROLE_PLACE_KINDS: dict[str, frozenset[str]] = {
     Role.SELF_GOVERNANCE_OFFICE: frozenset({PlaceKind.STREET}),
     Role.PROJECT_REVIEWER: frozenset({PlaceKind.STREET}),
     Role.DEPARTMENT_HANDLER: frozenset({PlaceKind.STREET, PlaceKind.DISTRICT}),
+    Role.DEPARTMENT_HEAD: frozenset({PlaceKind.STREET, PlaceKind.DISTRICT}),
     Role.DISTRICT_BUREAU: frozenset({PlaceKind.DISTRICT}),
     Role.ADMINISTRATOR: frozenset({PlaceKind.CITY, PlaceKind.DISTRICT}),
 }

@@ -34,6 +34,10 @@ ROLE_PURPOSE = {
         "Review the committees' fund projects and watch their progress."
     ),
     Role.DEPARTMENT_HANDLER: _("Sign for, handle and report the cases sent to your department."),
+    Role.DEPARTMENT_HEAD: _(
+        "Sign for and handle your department's cases, and ask the centre for more time."
+    ),
+    Role.PROJECT_REVIEWER: _("Score the committees' fund projects against the published criteria."),
     Role.DISTRICT_BUREAU: _("Oversee the streets and committees of your district."),
     Role.ADMINISTRATOR: _("Keep the place tree, accounts and roles in order."),
 }

@@ -276,6 +276,15 @@ def personas_for(world: World) -> list[Persona]:
             world.street,
             department=world.departments[0],
         ),
+        # The same department's head (负责人): asks the centre for more time (T13 延期).
+        Persona(
+            "depthead",
+            "depthead",
+            "房管办 钱科长",
+            Role.DEPARTMENT_HEAD,
+            world.street,
+            department=world.departments[0],
+        ),
         Persona(
             "gridworker",
             "gridworker",

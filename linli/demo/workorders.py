@@ -13,8 +13,9 @@ What the year looks like (everything is fictitious):
   evenings, the hotline round the clock, staff in working hours;
 - everyone else works on the working calendar: the centre verifies, registers and dispatches
   within its limits (明责派单 by the street's routing rules), departments sign for and handle,
-  some return a misrouted order, ask for more time, fail a check or are late; the committee
-  settles its own matters (自治) and runs errands (一代理) for elderly and disabled residents;
+  some return a misrouted order, ask for more time (through their head), fail a check or are
+  late; the committee settles its own matters (自治) and runs errands (一代理) for elderly and
+  disabled residents;
 - reporters rate most orders they can rate (about 90 % satisfied); the timer reminds at the
   yellow light, presses (督办) at the red one and archives after the rating window;
 - the last days are cut at `now` wherever each order stands, and a share of them is held in
@@ -971,6 +972,12 @@ class _Staff:
         self.committee: dict[int, list] = {
             c.pk: [f"{c.name[:2]}居委 {next(names)}" for _ in range(2)] for c in world.committees
         }
+        # Each department's head (负责人) asks for more time (T13); named after the others so
+        # the earlier staff keep their names.
+        self.heads: dict[int, object] = {
+            d.pk: f"{d.name.removeprefix(world.street.name[:3])} {next(names)}"
+            for d in world.departments
+        }
         self.residents: dict[str, list] = {}  # compound path → resident accounts
         self.property: dict[str, list] = {}
         compound_paths = {c.path for c in world.compounds}
@@ -990,6 +997,8 @@ class _Staff:
                 self.grid_workers[a.grid_id] = user
             elif a.role == Role.DEPARTMENT_HANDLER and a.department_id in self.handlers:
                 self.handlers[a.department_id][0] = user
+            elif a.role == Role.DEPARTMENT_HEAD and a.department_id in self.heads:
+                self.heads[a.department_id] = user
             elif a.role in (
                 Role.COMMUNITY_WORKER,
                 Role.COMMITTEE_DIRECTOR,
@@ -1503,6 +1512,11 @@ class _Year:
         pool = self.staff.handlers[sim.o.department_id]
         return self.staff.pick(pool, sim.o.place, Role.DEPARTMENT_HANDLER)
 
+    def head(self, sim: _Sim) -> _Actor:
+        """The lead department's head: only they ask for more time (T13)."""
+        who = self.staff.heads[sim.o.department_id]
+        return self.staff.actor(who, sim.o.place, Role.DEPARTMENT_HEAD)
+
     # flows
     def _errand(self, sim: _Sim) -> None:
         staff = self.committee_staff(sim)
@@ -1717,7 +1731,7 @@ class _Year:
         self.step(
             sim,
             "request_extension",
-            self.handler(sim),
+            self.head(sim),
             after=left * rng.uniform(0.5, 0.9),
             reason=rng.choice(EXTENSION_REASONS),
             hours=rng.choice([8, 16, 16, 24, 24, 40]),

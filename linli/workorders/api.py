@@ -517,8 +517,9 @@ def order_action(
         )
     except services.Conflict as conflict:
         raise ApiError(409, str(conflict), "conflict") from None
-    except PermissionDenied:
-        raise ApiError(403, "You may not take this action on this order.", "forbidden") from None
+    except PermissionDenied as denied:
+        message = str(denied) or "You may not take this action on this order."
+        raise ApiError(403, message, "forbidden") from None
     except ValidationError as error:
         raise _invalid(error) from None
     return _detail(user, selectors.order_get(viewer=user, pk=order.pk))

@@ -106,7 +106,7 @@ def _reason_of(error: Exception) -> str:
     if isinstance(error, Conflict):
         return str(error)
     if isinstance(error, PermissionDenied):
-        return str(NOT_ALLOWED)
+        return str(error) or str(NOT_ALLOWED)
     if isinstance(error, ValidationError):
         return " ".join(str(m) for m in error.messages)
     return str(error)

@@ -29,7 +29,8 @@ class Action:
     step: str  # WORKORDERS.md §5.2 row
     needs_reason: bool = False
     needs_photo: bool = False
-    department_only: bool = False  # only a handler of the order's lead department
+    # Only for the order's lead department: `perm` must be held through an assignment to it.
+    department_only: bool = False
 
 
 def _a(code, label, sources, target, perm, step, **kw) -> Action:
@@ -159,7 +160,7 @@ ACTIONS: dict[str, Action] = {
             _("Ask for more time"),
             [S.IN_PROGRESS],
             S.EXTENSION_REQUESTED,
-            perms.HANDLE_DEPARTMENT,
+            perms.REQUEST_EXTENSION,  # the department's head (DM), not any handler
             "T13",
             needs_reason=True,
             department_only=True,

@@ -2,7 +2,8 @@
 
 - Committee staff, grid workers, the street centre and the district see orders under their
   places (VIEW_ORDERS, by path; a grid worker's places are the grid's compounds).
-- Department handlers see the orders addressed to their department (lead or co-department).
+- Department handlers and heads see the orders addressed to their department (lead or
+  co-department).
 - Residents and property managers see the orders they reported.
 """
 
@@ -24,11 +25,10 @@ from linli.workorders.models import Category, WorkOrder
 EARTH_RADIUS_M = 6_371_000
 
 
-def department_ids(user) -> set[int]:
+def department_ids(user, perm: str = perms.HANDLE_DEPARTMENT) -> set[int]:
+    """The departments for which `user` holds `perm` (its handlers and heads, by default)."""
     return {
-        g.department_id
-        for g in grants(user)
-        if perms.HANDLE_DEPARTMENT in g.perms and g.department_id is not None
+        g.department_id for g in grants(user) if perm in g.perms and g.department_id is not None
     }
 
 

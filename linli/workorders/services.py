@@ -76,6 +76,7 @@ RETURN_TOO_LATE = _(
 )
 HOURS_REQUIRED = _("Give the extra working hours (1–%(max)d).")
 EXTENSION_TOO_LATE = _("An extension must be asked before the deadline.")
+EXTENSION_HEAD_ONLY = _("Only the department's head may ask for more time.")
 REVIEW_DATE_REQUIRED = _("Give the date on which the suspension is reviewed.")
 REVIEW_DATE_PAST = _("The review date must be in the future.")
 CHECK_NOT_PASSED = _("The check has not passed; send it back for rework instead.")
@@ -412,7 +413,7 @@ def can_act(actor, order: WorkOrder, action: Action) -> bool:
     if action.department_only:
         from linli.workorders.selectors import department_ids
 
-        return order.department_id in department_ids(actor)
+        return order.department_id in department_ids(actor, action.perm)
     perm = action.perm
     if order.escalated and perm in (perms.DISPATCH, perms.SUPERVISE):
         return actor.has_perm(perms.DISTRICT_DISPATCH, order)
@@ -421,6 +422,18 @@ def can_act(actor, order: WorkOrder, action: Action) -> bool:
     if perm == perms.PATROL and action.code in ("verify", "check"):
         return order.assignee_id == actor.pk
     return actor.has_perm(perm, order)
+
+
+def denied_reason(actor, order: WorkOrder, action: Action) -> str:
+    """Why `actor` may not take `action` on `order`, when a message helps them (else "")."""
+    if action.code != "request_extension" or actor is None:
+        return ""
+    from linli.workorders.selectors import department_ids
+
+    # A handler of the lead department: the extension is its head's to ask (T13, DM).
+    if order.department_id in department_ids(actor):
+        return str(EXTENSION_HEAD_ONLY)
+    return ""
 
 
 @transaction.atomic
@@ -448,7 +461,8 @@ def order_act(
             NOT_FROM_STATE % {"action": spec.label, "state": State(order.state).label}
         )
     if not can_act(actor, order, spec):
-        raise PermissionDenied
+        denied = denied_reason(actor, order, spec)
+        raise PermissionDenied(denied) if denied else PermissionDenied
     reason = (reason or "").strip()
     errors = {}
     if spec.needs_reason and len(reason) < 2:

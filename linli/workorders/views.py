@@ -443,7 +443,7 @@ def _action_form(action, order, user, data=None, files=None) -> ActionForm:
     return form
 
 
-def _order_context(request, order, *, forms=None, conflict: str = "") -> dict:
+def _order_context(request, order, *, forms=None, conflict: str = "", denied: str = "") -> dict:
     user = request.user
     forms = forms or {}
     staff = _is_staff(user, order)
@@ -473,6 +473,7 @@ def _order_context(request, order, *, forms=None, conflict: str = "") -> dict:
         "actions": actions,
         "duplicates": duplicates,
         "conflict": conflict,
+        "denied": denied,
         "is_reporter": order.reporter_id == user.pk,
     }
 
@@ -521,7 +522,12 @@ def act(request, pk: int, action: str):
     if spec is None:
         raise Http404
     if not services.can_act(request.user, order, spec):
-        raise PermissionDenied
+        denied = services.denied_reason(request.user, order, spec)
+        if not denied:
+            raise PermissionDenied
+        # Say why (a handler asking for more time: T13 is the head's), on the order's page.
+        context = _order_context(request, order, denied=denied)
+        return render(request, "workorders/order.html", context, status=403)
     form = _action_form(spec, order, request.user, data=request.POST, files=request.FILES)
     if not form.is_valid():
         return render(

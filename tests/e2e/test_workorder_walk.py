@@ -2,8 +2,9 @@
 
 A resident reports on a phone (photo, htmx category suggestion, compound); a grid worker verifies
 on a phone; the grid centre registers and dispatches; the department returns it once, is
-re-dispatched, asks for more time, reports it handled, fails the check, reworks, passes; the
-supervisor closes; the resident rates it on "my reports"; the metrics page counts all of it.
+re-dispatched, its head asks for more time, it reports it handled, fails the check, reworks,
+passes; the supervisor closes; the resident rates it on "my reports"; the metrics page counts
+all of it.
 
 Every step is a click on the order page's own action form (a <details id="act-CODE"> per action
 the viewer may take), matched by ids and field names, so the Chinese UI needs no translation.
@@ -186,6 +187,7 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     dispatcher = personas("dispatcher")
     supervisor = personas("supervisor")
     handler = personas("handler")
+    depthead = personas("depthead")
     gridworker = personas("gridworker", phone=True)
 
     # The new report waits on the dispatch console.
@@ -221,9 +223,12 @@ def test_one_order_walks_through_every_level(personas, live_server, world, users
     walk.act(dispatcher, "dispatch", State.DISPATCHED, select={"department": department.pk})
     walk.act(handler, "sign_for", State.IN_PROGRESS)
 
-    # --- 5. more time asked and granted; handled ----------------------------------------------
+    # --- 5. more time asked (by the department's head) and granted; handled ------------------
+    walk.open(handler)
+    expect(handler.locator("details#act-feedback")).to_have_count(1)
+    expect(handler.locator("details#act-request_extension")).to_have_count(0)
     walk.act(
-        handler,
+        depthead,
         "request_extension",
         State.EXTENSION_REQUESTED,
         fill={"reason": "需采购配件", "hours": 8},

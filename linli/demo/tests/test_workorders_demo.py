@@ -20,6 +20,7 @@ from linli.demo.workorders import (
     _Actor,
     _ceil_tick,
     _Sim,
+    _Staff,
     populate_orders,
 )
 from linli.workorders import calendar, services
@@ -161,6 +162,11 @@ def test_the_year_looks_like_a_street(year):
     assert {d for d in dispatched.values_list("department", flat=True)} <= {
         d.pk for d in world.departments
     }
+    # More time is asked by the lead department's head (T13, DM); 钱科长 is 房管办's.
+    asked = Transition.objects.filter(action="request_extension")
+    assert asked.exists() and set(asked.values_list("role", flat=True)) == {"department_head"}
+    heads = _Staff(world, random.Random(7)).heads
+    assert heads[world.departments[0].pk].get_username() == "depthead"
 
 
 def test_deadlines_are_the_calendars(year):
@@ -400,7 +406,7 @@ def test_a_long_walk_matches_the_services(world, users):
     twin.act("dispatcher", "approve_return", at(4.5))
     twin.act("dispatcher", "dispatch", at(5), department=lead)
     twin.act("handler", "sign_for", at(5.2))
-    twin.act("handler", "request_extension", at(6), reason="需采购配件", hours=8)
+    twin.act("depthead", "request_extension", at(6), reason="需采购配件", hours=8)
     twin.act("supervisor", "approve_extension", at(7))
     twin.act("handler", "feedback", at(8), reason="已更换")
     twin.act("dispatcher", "send_check", at(8.1), assignee="gridworker")

@@ -422,7 +422,7 @@ def test_the_overdue_board_approves_and_refuses_pending_requests(world, users, c
     order = dispatched(world, users, fresh())
     order = order_act(actor=users["handler"], order=order, action="sign_for")
     order = order_act(
-        actor=users["handler"],
+        actor=users["depthead"],
         order=order,
         action="request_extension",
         reason="需采购配件",

@@ -50,7 +50,7 @@ def test_one_order_through_every_level(world, users, new_order):
     assert order.department is None
     order = act(users, order, "dispatcher", "dispatch", 2.5, department=department)
     order = act(users, order, "handler", "sign_for", 3)
-    order = act(users, order, "handler", "request_extension", 4, reason="需采购配件", hours=8)
+    order = act(users, order, "depthead", "request_extension", 4, reason="需采购配件", hours=8)
     order = act(users, order, "supervisor", "approve_extension", 5)
     assert order.extension_hours == 8 and order.handle_due_at > first_due
     order = act(users, order, "handler", "feedback", 6, reason="已更换井盖", photos=[photo()])

@@ -265,7 +265,7 @@ def handling(world, users, dispatched):
     f.sign(h(0.5)).feedback(f.due).check(f.due + dt.timedelta(minutes=3)).close(h(5.75))
     flows["h3"] = f = dispatched()
     f.sign(h(0.5))
-    f("handler", "request_extension", h(1), reason="需采购配件", hours=2)
+    f("depthead", "request_extension", h(1), reason="需采购配件", hours=2)
     f("supervisor", "approve_extension", h(1.2))
     assert f.due == shanghai(2026, 3, 9, 16, 42)
     f.feedback(h(7)).check(h(7.03)).close(f.due)
