@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from linli.accounts.roles import Role
@@ -696,142 +697,68 @@ def _step(request, pk, name: str, call, done: str, *, aliases: dict | None = Non
     return redirect("projects:detail", pk=project.pk)
 
 
-@login_required
-@require_POST
-def project_submit(request, pk):
-    return _step(
-        request,
-        pk,
-        "submit",
-        lambda p, d: services.project_submit(actor=request.user, project=p),
-        _("Submitted: the committee's director or secretary checks it next."),
-    )
-
-
-@login_required
-@require_POST
-def project_check(request, pk):
-    return _step(
-        request,
-        pk,
-        "check",
-        lambda p, d: services.project_check(
-            actor=request.user, project=p, decision=d["decision"], note=d["note"]
+# Each step of the action panel: the service it calls with the user, the project and the
+# cleaned data of its form (forms.PANEL_FORMS), and the message once done.
+STEPS = {
+    "submit": (
+        lambda user, p, d: services.project_submit(actor=user, project=p),
+        gettext_lazy("Submitted: the committee's director or secretary checks it next."),
+    ),
+    "check": (
+        lambda user, p, d: services.project_check(
+            actor=user, project=p, decision=d["decision"], note=d["note"]
         ),
-        _("The committee's check is recorded."),
-    )
-
-
-@login_required
-@require_POST
-def project_withdraw(request, pk):
-    return _step(
-        request,
-        pk,
-        "withdraw",
-        lambda p, d: services.project_withdraw(actor=request.user, project=p, reason=d["reason"]),
-        _("The application is withdrawn."),
-    )
-
-
-@login_required
-@require_POST
-def project_decide(request, pk):
-    return _step(
-        request,
-        pk,
-        "decide",
-        lambda p, d: services.project_review_decide(
-            actor=request.user, project=p, decision=d["decision"], note=d["note"]
+        gettext_lazy("The committee's check is recorded."),
+    ),
+    "withdraw": (
+        lambda user, p, d: services.project_withdraw(actor=user, project=p, reason=d["reason"]),
+        gettext_lazy("The application is withdrawn."),
+    ),
+    "decide": (
+        lambda user, p, d: services.project_review_decide(
+            actor=user, project=p, decision=d["decision"], note=d["note"]
         ),
-        _("The street's decision on the review is recorded."),
-    )
-
-
-@login_required
-@require_POST
-def project_publicise(request, pk):
-    return _step(
-        request,
-        pk,
-        "publicise",
-        lambda p, d: services.project_publicise(actor=request.user, project=p),
-        _("The public notice is on the community's board."),
-    )
-
-
-@login_required
-@require_POST
-def project_approve(request, pk):
-    return _step(
-        request,
-        pk,
-        "approve",
-        lambda p, d: services.project_approve(actor=request.user, project=p),
-        _("Approved: the budget is committed in the ledger."),
-    )
-
-
-@login_required
-@require_POST
-def project_disclose(request, pk):
-    return _step(
-        request,
-        pk,
-        "disclose",
-        lambda p, d: services.project_disclose(actor=request.user, project=p),
-        _("The project's accounts are published on the board."),
-    )
-
-
-@login_required
-@require_POST
-def project_complete(request, pk):
-    return _step(
-        request,
-        pk,
-        "complete",
-        lambda p, d: services.project_complete(actor=request.user, project=p, report=d["report"]),
-        _("Completion reported: the street's acceptance is next."),
-    )
-
-
-@login_required
-@require_POST
-def project_accept(request, pk):
-    return _step(
-        request,
-        pk,
-        "accept",
-        lambda p, d: services.project_accept(
-            actor=request.user, project=p, passed=d["passed"], note=d["note"]
+        gettext_lazy("The street's decision on the review is recorded."),
+    ),
+    "publicise": (
+        lambda user, p, d: services.project_publicise(actor=user, project=p),
+        gettext_lazy("The public notice is on the community's board."),
+    ),
+    "approve": (
+        lambda user, p, d: services.project_approve(actor=user, project=p),
+        gettext_lazy("Approved: the budget is committed in the ledger."),
+    ),
+    "disclose": (
+        lambda user, p, d: services.project_disclose(actor=user, project=p),
+        gettext_lazy("The project's accounts are published on the board."),
+    ),
+    "complete": (
+        lambda user, p, d: services.project_complete(actor=user, project=p, report=d["report"]),
+        gettext_lazy("Completion reported: the street's acceptance is next."),
+    ),
+    "accept": (
+        lambda user, p, d: services.project_accept(
+            actor=user, project=p, passed=d["passed"], note=d["note"]
         ),
-        _("The acceptance is recorded."),
-    )
+        gettext_lazy("The acceptance is recorded."),
+    ),
+    "evaluate": (
+        lambda user, p, d: services.project_evaluate(actor=user, project=p, note=d["note"]),
+        gettext_lazy("The evaluation is recorded."),
+    ),
+    "close": (
+        lambda user, p, d: services.project_close(actor=user, project=p, outcome=d["outcome"]),
+        gettext_lazy("The project is closed and its outcome published."),
+    ),
+}
 
 
 @login_required
 @require_POST
-def project_evaluate(request, pk):
-    return _step(
-        request,
-        pk,
-        "evaluate",
-        lambda p, d: services.project_evaluate(actor=request.user, project=p, note=d["note"]),
-        _("The evaluation is recorded."),
-    )
-
-
-@login_required
-@require_POST
-def project_close(request, pk):
-    return _step(
-        request,
-        pk,
-        "close",
-        lambda p, d: services.project_close(actor=request.user, project=p, outcome=d["outcome"]),
-        _("The project is closed and its outcome published."),
-    )
+def project_step(request, pk, name: str):
+    """POST /projects/<pk>/<step>/ for every step in STEPS (urls_staff names each)."""
+    call, done = STEPS[name]
+    return _step(request, pk, name, lambda p, d: call(request.user, p, d), str(done))
 
 
 # --- payments ---------------------------------------------------------------------------------
