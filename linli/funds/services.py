@@ -590,6 +590,35 @@ def _locked_commitment(commitment: Commitment) -> tuple[Commitment, dict[int, Fu
     return current, locked
 
 
+def _move_on_commitment(
+    *,
+    actor,
+    commitment: Commitment,
+    locked,
+    kind: str,
+    debit: str,
+    credit: str,
+    amount,
+    on,
+    memo: str,
+    counterparty: str = "",
+) -> Transaction:
+    """One pair of entries between two accounts of the commitment's fund, tagged with it."""
+    fund = commitment.fund
+    accounts = _accounts([fund])
+    return _write(
+        actor=actor,
+        kind=kind,
+        place=fund.place,
+        on=on,
+        lines=_pair(accounts[fund.pk, debit], accounts[fund.pk, credit], amount, commitment),
+        locked=locked,
+        memo=memo,
+        commitment=commitment,
+        counterparty=counterparty,
+    )
+
+
 def _state_label(commitment: Commitment) -> str:
     return str(CommitmentState(commitment.state).label)
 
@@ -610,29 +639,23 @@ def payment_post(
     on = _date(on)
     commitment, locked = _locked_commitment(commitment)
     _require_open(commitment)
-    fund = commitment.fund
-    accounts = _accounts([fund])
-    txn = _write(
+    txn = _move_on_commitment(
         actor=actor,
-        kind=TransactionKind.PAYMENT,
-        place=fund.place,
-        on=on,
-        lines=_pair(
-            accounts[fund.pk, AccountKind.SPENT],
-            accounts[fund.pk, AccountKind.COMMITTED],
-            amount,
-            commitment,
-        ),
-        locked=locked,
-        memo=memo,
         commitment=commitment,
+        locked=locked,
+        kind=TransactionKind.PAYMENT,
+        debit=AccountKind.SPENT,
+        credit=AccountKind.COMMITTED,
+        amount=amount,
+        on=on,
+        memo=memo,
         counterparty=payee,
     )
     audit_record(
         actor=actor,
         action="funds.payment.post",
         obj=txn,
-        place=fund.place,
+        place=commitment.fund.place,
         changes={"commitment": commitment.pk, "amount": str(amount), "payee": txn.counterparty},
     )
     return txn
@@ -648,28 +671,25 @@ def refund_post(
     amount = parse_money(amount)
     on = _date(on)
     commitment, locked = _locked_commitment(commitment)
-    fund = commitment.fund
-    accounts = _accounts([fund])
     back_to = (
         AccountKind.COMMITTED if commitment.state == CommitmentState.OPEN else AccountKind.AVAILABLE
     )
-    txn = _write(
+    txn = _move_on_commitment(
         actor=actor,
-        kind=TransactionKind.REFUND,
-        place=fund.place,
-        on=on,
-        lines=_pair(
-            accounts[fund.pk, back_to], accounts[fund.pk, AccountKind.SPENT], amount, commitment
-        ),
-        locked=locked,
-        memo=memo,
         commitment=commitment,
+        locked=locked,
+        kind=TransactionKind.REFUND,
+        debit=back_to,
+        credit=AccountKind.SPENT,
+        amount=amount,
+        on=on,
+        memo=memo,
     )
     audit_record(
         actor=actor,
         action="funds.refund.post",
         obj=txn,
-        place=fund.place,
+        place=commitment.fund.place,
         changes={"commitment": commitment.pk, "amount": str(amount), "to": back_to},
     )
     return txn
@@ -697,21 +717,16 @@ def commitment_release(
     )
     txn = None
     if remaining > 0:
-        accounts = _accounts([fund])
-        txn = _write(
+        txn = _move_on_commitment(
             actor=actor,
-            kind=TransactionKind.RELEASE,
-            place=fund.place,
-            on=on,
-            lines=_pair(
-                accounts[fund.pk, AccountKind.AVAILABLE],
-                accounts[fund.pk, AccountKind.COMMITTED],
-                remaining,
-                commitment,
-            ),
-            locked=locked,
-            memo=reason or commitment.title,
             commitment=commitment,
+            locked=locked,
+            kind=TransactionKind.RELEASE,
+            debit=AccountKind.AVAILABLE,
+            credit=AccountKind.COMMITTED,
+            amount=remaining,
+            on=on,
+            memo=reason or commitment.title,
         )
     else:
         _check_open_year([fund], on)
